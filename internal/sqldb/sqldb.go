@@ -18,8 +18,8 @@ import (
 	"strconv"
 	"strings"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 // Dialect names a SQL database family.
@@ -141,6 +141,45 @@ func OpenPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("sqldb: open postgres: %w", err)
 	}
 	return &DB{DB: db, Dialect: Postgres}, nil
+}
+
+// ErrUnsupportedDriver reports a *sql.DB whose driver is neither
+// modernc.org/sqlite nor pgx's stdlib driver.
+var ErrUnsupportedDriver = errors.New("sqldb: unsupported database driver (want modernc.org/sqlite or github.com/jackc/pgx/v5/stdlib)")
+
+// ErrSQLiteSettings reports a SQLite database opened without the settings
+// privkit's guarantees need; open it with [OpenSQLite].
+var ErrSQLiteSettings = errors.New("sqldb: sqlite opened without privkit's settings (journal_mode=wal, secure_delete=on, foreign_keys=on); open it with privkit.OpenSQLite")
+
+// Wrap returns db with its dialect, detected from its driver. Backends'
+// constructors take a plain *sql.DB and call Wrap. For SQLite it checks that
+// the connection runs with write-ahead logging, secure_delete and foreign
+// keys, because "deleted means deleted" depends on them.
+func Wrap(ctx context.Context, db *sql.DB) (*DB, error) {
+	if db == nil {
+		return nil, errors.New("sqldb: nil *sql.DB")
+	}
+	switch db.Driver().(type) {
+	case *stdlib.Driver:
+		return &DB{DB: db, Dialect: Postgres}, nil
+	case *sqlite.Driver:
+		var mode string
+		var secure, fk int
+		if err := db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return nil, fmt.Errorf("sqldb: %w", err)
+		}
+		if err := db.QueryRowContext(ctx, "PRAGMA secure_delete").Scan(&secure); err != nil {
+			return nil, fmt.Errorf("sqldb: %w", err)
+		}
+		if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+			return nil, fmt.Errorf("sqldb: %w", err)
+		}
+		if !strings.EqualFold(mode, "wal") || secure != 1 || fk != 1 {
+			return nil, ErrSQLiteSettings
+		}
+		return &DB{DB: db, Dialect: SQLite}, nil
+	}
+	return nil, ErrUnsupportedDriver
 }
 
 // Exec runs q, rebound for the dialect.
