@@ -1,0 +1,130 @@
+package redact
+
+import "strings"
+
+// E-mail addresses: an ASCII local part of letters, digits and ._%+- (at most
+// 64 bytes, no leading, trailing or doubled dot), '@', and a domain of at
+// least two dot-separated labels (letters, digits, inner hyphens; at most 63
+// bytes each, 253 in all) whose last label, the TLD, is at least two letters
+// or an IDNA "xn--" label. Quoted local parts, IP-literal domains and
+// non-ASCII addresses are not recognized.
+//
+// The scanner jumps from '@' to '@' with strings.IndexByte and looks at most
+// 64 bytes back and 253 forward, so it is linear in the text.
+
+func isLocalChar(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'
+}
+
+func isDomainChar(c byte) bool { return isAlnum(c) || c == '.' || c == '-' }
+
+func findEmails(text string, dst []Finding) []Finding {
+	from := 0 // the previous match's end: no finding starts before it
+	for off := 0; ; {
+		i := strings.IndexByte(text[off:], '@')
+		if i < 0 {
+			return dst
+		}
+		at := off + i
+		off = at + 1
+		start, ok := emailLocalStart(text, at, from)
+		if !ok {
+			continue
+		}
+		end := emailDomainEnd(text, at+1)
+		if end < 0 {
+			continue
+		}
+		dst = append(dst, Finding{Kind: Email, Start: start, End: end})
+		from, off = end, end
+	}
+}
+
+// emailLocalStart returns where the local part ending before text[at] begins,
+// looking no further back than from.
+func emailLocalStart(text string, at, from int) (int, bool) {
+	s := at
+	for s > from && at-s <= 64 && isLocalChar(text[s-1]) {
+		s--
+	}
+	if at-s > 64 || s == at {
+		return 0, false
+	}
+	// The local part must not continue a word of non-ASCII letters
+	// ("Zoë.x@..." is not "x@..."; we cannot tell where it starts).
+	if s > 0 && text[s-1] >= 0x80 {
+		return 0, false
+	}
+	// A doubled dot cannot be inside a local part: start after the last.
+	if k := strings.LastIndex(text[s:at], ".."); k >= 0 {
+		s += k + 2
+	}
+	for s < at && text[s] == '.' {
+		s++
+	}
+	if s == at || text[at-1] == '.' {
+		return 0, false
+	}
+	return s, true
+}
+
+// emailDomainEnd returns the end of the domain starting at text[i], or -1.
+func emailDomainEnd(text string, i int) int {
+	e := i
+	for e < len(text) && e-i <= 253 && isDomainChar(text[e]) {
+		e++
+	}
+	if e-i > 253 {
+		return -1
+	}
+	// A domain followed by a non-ASCII letter is part of a longer word.
+	if e < len(text) && (text[e] >= 0x80 || text[e] == '_') {
+		return -1
+	}
+	dom := text[i:e]
+	// Cut at the first empty label (".." or a leading dot).
+	if k := strings.Index(dom, ".."); k >= 0 {
+		dom = dom[:k]
+	}
+	// Drop trailing dots and hyphens (end of sentence, dash).
+	dom = strings.TrimRight(dom, ".-")
+	// Drop trailing labels until the last one is a valid TLD.
+	for {
+		dot := strings.LastIndexByte(dom, '.')
+		if dot <= 0 {
+			return -1
+		}
+		if validTLD(dom[dot+1:]) {
+			break
+		}
+		dom = strings.TrimRight(dom[:dot], ".-")
+	}
+	// Every label: 1-63 bytes, no hyphen at either end.
+	for rest := dom; rest != ""; {
+		label := rest
+		if k := strings.IndexByte(rest, '.'); k >= 0 {
+			label, rest = rest[:k], rest[k+1:]
+		} else {
+			rest = ""
+		}
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return -1
+		}
+	}
+	return i + len(dom)
+}
+
+func validTLD(t string) bool {
+	if len(t) < 2 || len(t) > 63 {
+		return false
+	}
+	if len(t) > 4 && (t[:4] == "xn--" || t[:4] == "XN--") {
+		return true
+	}
+	for i := 0; i < len(t); i++ {
+		if !isAlpha(t[i]) {
+			return false
+		}
+	}
+	return true
+}

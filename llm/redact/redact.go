@@ -1,0 +1,281 @@
+package redact
+
+import (
+	"slices"
+)
+
+// Kind names a category of personal data or secret. Built-in kinds are the
+// constants below; host recognizers may report their own kinds.
+//
+// A kind appears inside placeholders (`[KIND_n]`), so it must match
+// `[A-Z][A-Z0-9_]*` and be at most [MaxKindLen] bytes long; see [ValidKind].
+// A host finding with an invalid kind is redacted as [Other].
+type Kind string
+
+// Built-in kinds.
+const (
+	Email      Kind = "EMAIL"
+	Phone      Kind = "PHONE"
+	CreditCard Kind = "CREDIT_CARD"
+	IBAN       Kind = "IBAN"
+	USSSN      Kind = "US_SSN"
+	IPAddress  Kind = "IP_ADDRESS"
+	Secret     Kind = "SECRET"
+
+	// Other is the kind given to a host finding whose kind is not valid
+	// (see [ValidKind]). It is never reported by a built-in recognizer.
+	Other Kind = "PII"
+)
+
+// MaxKindLen is the longest valid [Kind], in bytes.
+const MaxKindLen = 32
+
+// BuiltinKinds returns the kinds of the built-in recognizers, in a stable
+// order. The caller owns the returned slice.
+func BuiltinKinds() []Kind {
+	return []Kind{Email, Phone, CreditCard, IBAN, USSSN, IPAddress, Secret}
+}
+
+// ValidKind reports whether k can be used in a placeholder: it matches
+// `[A-Z][A-Z0-9_]*`, does not end with '_' and is at most [MaxKindLen] bytes.
+func ValidKind(k Kind) bool {
+	if len(k) == 0 || len(k) > MaxKindLen || k[0] < 'A' || k[0] > 'Z' || k[len(k)-1] == '_' {
+		return false
+	}
+	for i := 1; i < len(k); i++ {
+		c := k[i]
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Finding is one piece of personal data found in a text: its kind and its
+// byte span [Start, End) in the UTF-8 input, end exclusive (Go's slice
+// convention, so text[f.Start:f.End] is the value).
+type Finding struct {
+	Kind       Kind
+	Start, End int
+}
+
+// Recognizer finds personal data of one or more kinds in a text.
+//
+// Find appends its findings to dst and returns the extended slice. Findings
+// may come in any order and may overlap; the [Redactor] sorts them, drops
+// findings that are out of bounds or empty, and resolves overlaps. Find must
+// not keep text or dst after it returns. A Recognizer given to [New] must be
+// safe for concurrent use.
+//
+// Host services use a Recognizer to add what the built-in ones cannot see,
+// such as names of people, postal addresses or customer numbers.
+type Recognizer interface {
+	Find(text string, dst []Finding) []Finding
+}
+
+// RecognizerFunc adapts a function to a [Recognizer].
+type RecognizerFunc func(text string, dst []Finding) []Finding
+
+// Find calls f(text, dst).
+func (f RecognizerFunc) Find(text string, dst []Finding) []Finding { return f(text, dst) }
+
+// Options configure a [Redactor]. A nil *Options means defaults.
+type Options struct {
+	// Kinds selects the built-in recognizers. Nil means all of them
+	// ([BuiltinKinds]); an empty non-nil slice means none (only
+	// Recognizers). Naming a kind that has no built-in recognizer is a
+	// programmer error and makes New panic.
+	Kinds []Kind
+
+	// Recognizers are extra, host-supplied recognizers, run after the
+	// built-in ones. Nil means none.
+	Recognizers []Recognizer
+}
+
+// Redactor finds personal data and secrets in text. Use [New]; a Redactor is
+// safe for concurrent use.
+type Redactor struct {
+	builtin []recognizer
+	host    []Recognizer
+}
+
+// recognizer is a built-in recognizer: a scanner for one kind.
+type recognizer struct {
+	kind Kind
+	find func(text string, dst []Finding) []Finding
+}
+
+// builtins lists the built-in recognizers in BuiltinKinds order.
+var builtins = []recognizer{
+	{Email, findEmails},
+	{Phone, findPhones},
+	{CreditCard, findCards},
+	{IBAN, findIBANs},
+	{USSSN, findSSNs},
+	{IPAddress, findIPs},
+	{Secret, findSecrets},
+}
+
+// priority breaks ties between overlapping findings of the same length: the
+// kind whose recognizer is more specific (checksums, fixed prefixes) wins.
+func priority(k Kind) int {
+	switch k {
+	case Secret:
+		return 8
+	case IBAN:
+		return 7
+	case CreditCard:
+		return 6
+	case Email:
+		return 5
+	case USSSN:
+		return 4
+	case IPAddress:
+		return 3
+	case Phone:
+		return 2
+	}
+	return 1 // host kinds
+}
+
+// New returns a Redactor with the given options (nil means all built-in
+// recognizers and no host recognizers). It panics if opts.Kinds names a
+// kind that has no built-in recognizer.
+func New(opts *Options) *Redactor {
+	if opts == nil {
+		opts = &Options{}
+	}
+	r := &Redactor{}
+	if opts.Kinds == nil {
+		r.builtin = slices.Clone(builtins)
+	} else {
+		for _, k := range opts.Kinds {
+			i := slices.IndexFunc(builtins, func(b recognizer) bool { return b.kind == k })
+			if i < 0 {
+				panic("redact: no built-in recognizer for kind " + string(k))
+			}
+			if !slices.ContainsFunc(r.builtin, func(b recognizer) bool { return b.kind == k }) {
+				r.builtin = append(r.builtin, builtins[i])
+			}
+		}
+	}
+	for _, h := range opts.Recognizers {
+		if h != nil {
+			r.host = append(r.host, h)
+		}
+	}
+	return r
+}
+
+// Find returns the personal data found in text: sorted by Start, not
+// overlapping, each with a valid kind. Where candidates overlap, the longest
+// wins; between equally long ones, the more specific kind wins (SECRET, IBAN,
+// CREDIT_CARD, EMAIL, US_SSN, IP_ADDRESS, PHONE, then host kinds). Find
+// returns nil when nothing is found.
+func (r *Redactor) Find(text string) []Finding {
+	var fs []Finding
+	for _, b := range r.builtin {
+		fs = b.find(text, fs)
+	}
+	if len(r.host) > 0 {
+		n := len(fs)
+		for _, h := range r.host {
+			fs = h.Find(text, fs)
+		}
+		// Host findings are untrusted: drop bad spans, fix bad kinds.
+		out := fs[:n]
+		for _, f := range fs[n:] {
+			if f.Start < 0 || f.End > len(text) || f.Start >= f.End {
+				continue
+			}
+			if !ValidKind(f.Kind) {
+				f.Kind = Other
+			}
+			out = append(out, f)
+		}
+		fs = out
+	}
+	return resolve(fs)
+}
+
+// resolve sorts findings and removes overlaps. Findings are grouped into
+// clusters of transitively overlapping spans (almost always of one finding);
+// within a cluster the longest wins, then the higher kind priority, then the
+// leftmost, and each accepted finding excludes those it overlaps.
+func resolve(fs []Finding) []Finding {
+	if len(fs) == 0 {
+		return nil
+	}
+	slices.SortFunc(fs, func(a, b Finding) int {
+		if a.Start != b.Start {
+			return a.Start - b.Start
+		}
+		return b.End - a.End
+	})
+	out := make([]Finding, 0, len(fs))
+	for i := 0; i < len(fs); {
+		j, end := i+1, fs[i].End
+		for j < len(fs) && fs[j].Start < end {
+			end = max(end, fs[j].End)
+			j++
+		}
+		if j == i+1 {
+			out = append(out, fs[i])
+		} else {
+			out = append(out, resolveCluster(fs[i:j])...)
+		}
+		i = j
+	}
+	return out
+}
+
+// resolveCluster resolves one cluster of overlapping findings; it reorders
+// cl and returns a new slice sorted by Start.
+func resolveCluster(cl []Finding) []Finding {
+	slices.SortFunc(cl, func(a, b Finding) int {
+		if la, lb := a.End-a.Start, b.End-b.Start; la != lb {
+			return lb - la
+		}
+		if pa, pb := priority(a.Kind), priority(b.Kind); pa != pb {
+			return pb - pa
+		}
+		if a.Start != b.Start {
+			return a.Start - b.Start
+		}
+		if a.Kind < b.Kind {
+			return -1
+		}
+		if a.Kind > b.Kind {
+			return 1
+		}
+		return 0
+	})
+	// accepted is kept sorted by Start; it is disjoint, so overlap with a
+	// candidate can only come from its neighbours.
+	var accepted []Finding
+	for _, f := range cl {
+		i, _ := slices.BinarySearchFunc(accepted, f.Start, func(a Finding, s int) int { return a.Start - s })
+		if i > 0 && accepted[i-1].End > f.Start {
+			continue
+		}
+		if i < len(accepted) && accepted[i].Start < f.End {
+			continue
+		}
+		accepted = slices.Insert(accepted, i, f)
+	}
+	return accepted
+}
+
+// Byte classes shared by the scanners.
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isAlpha(c byte) bool { return isUpper(c) || isLower(c) }
+func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
+
+// isWord reports whether c continues a word: an ASCII letter or digit, '_',
+// or any byte of a multi-byte UTF-8 sequence (so "é1234" is one word).
+func isWord(c byte) bool { return isAlnum(c) || c == '_' || c >= 0x80 }
+
+func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

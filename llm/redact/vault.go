@@ -1,0 +1,323 @@
+package redact
+
+import (
+	"crypto/subtle"
+	"hash/maphash"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// MaxPlaceholderLen is the longest placeholder a [Vault] issues, in bytes:
+// '[', a kind of at most [MaxKindLen] bytes, '_', at most 9 digits, ']'.
+// It bounds what a [Restorer] holds back.
+const MaxPlaceholderLen = 1 + MaxKindLen + 1 + maxSeqDigits + 1
+
+const maxSeqDigits = 9
+
+// Vault is the memory of one conversation: it replaces personal data by
+// placeholders `[KIND_n]` and puts the values back into the model's answers.
+//
+// Numbers count per kind from 1 within the vault. The same value of the same
+// kind gets the same placeholder in every turn, and a placeholder is never
+// reused for another value, so the model can refer to "[EMAIL_1]" across a
+// conversation and the answer restores to the right address.
+//
+// Values are kept in memory only, as byte slices that [Vault.Close] zeroes;
+// lookups go through a keyed hash, so no value is ever a map key. Go strings
+// are immutable: copies the host made (the input text, restored answers)
+// are the host's to drop.
+//
+// Use [NewVault]; a Vault is safe for concurrent use.
+type Vault struct {
+	r *Redactor
+
+	mu     sync.Mutex
+	seed   maphash.Seed
+	closed bool
+	next   map[Kind]int        // last number issued per kind
+	byHash map[uint64][]*entry // keyed hash of kind and value -> entries
+	byPH   map[string]*entry   // placeholder -> entry
+	sorted []string            // known placeholders, sorted, for prefix checks
+	counts map[Kind]int        // redacted occurrences per kind
+	maxLen int                 // longest placeholder issued
+}
+
+type entry struct {
+	kind  Kind
+	ph    string // "[KIND_n]"
+	value []byte // zeroed by Close
+}
+
+// NewVault returns an empty vault that finds personal data with r.
+// A nil r means New(nil): all built-in recognizers.
+func NewVault(r *Redactor) *Vault {
+	if r == nil {
+		r = New(nil)
+	}
+	return &Vault{
+		r:      r,
+		seed:   maphash.MakeSeed(),
+		next:   make(map[Kind]int),
+		byHash: make(map[uint64][]*entry),
+		byPH:   make(map[string]*entry),
+		counts: make(map[Kind]int),
+	}
+}
+
+// Redact returns text with every finding replaced by its placeholder, and
+// the findings, as byte spans of the input text (see [Redactor.Find]).
+//
+// Text that already has the form of a placeholder is handled so that
+// Restore(Redact(x)) == x always holds: a placeholder this vault issued
+// before this call is left as is (it stands for its value, so redacting a
+// redacted text changes nothing), and any other placeholder-shaped text is
+// itself replaced by a placeholder that restores to it. Those replacements
+// are not findings and not counted.
+//
+// After [Vault.Close], Redact still replaces every finding, with a fresh
+// placeholder each time, but remembers nothing, so nothing can be restored:
+// a closed vault never lets personal data through.
+func (v *Vault) Redact(text string) (redacted string, findings []Finding) {
+	findings = v.r.Find(text)
+	literals := findPlaceholders(text, findings)
+	if len(findings) == 0 && len(literals) == 0 {
+		return text, nil
+	}
+
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var b strings.Builder
+	b.Grow(len(text))
+	last := 0
+	fi, li := 0, 0
+	issued := make(map[Kind]int, len(v.next)) // numbers issued before this call
+	for k, n := range v.next {
+		issued[k] = n
+	}
+	for fi < len(findings) || li < len(literals) {
+		var f Finding
+		isLit := false
+		if li < len(literals) && (fi == len(findings) || literals[li].Start < findings[fi].Start) {
+			f, isLit = literals[li], true
+			li++
+		} else {
+			f = findings[fi]
+			fi++
+		}
+		b.WriteString(text[last:f.Start])
+		last = f.End
+		val := text[f.Start:f.End]
+		if isLit {
+			if n := placeholderSeq(val); n <= issued[f.Kind] && v.byPH[val] != nil {
+				b.WriteString(val) // a known placeholder: keep
+				continue
+			}
+		} else {
+			v.counts[f.Kind]++
+		}
+		b.WriteString(v.placeholder(f.Kind, val))
+	}
+	b.WriteString(text[last:])
+	return b.String(), findings
+}
+
+// placeholder returns the placeholder for (kind, value), issuing a new one
+// if needed. v.mu is held.
+func (v *Vault) placeholder(kind Kind, value string) string {
+	if v.closed {
+		return v.issue(kind)
+	}
+	h := v.hash(kind, value)
+	for _, e := range v.byHash[h] {
+		if e.kind == kind && subtle.ConstantTimeCompare(e.value, []byte(value)) == 1 {
+			return e.ph
+		}
+	}
+	e := &entry{kind: kind, ph: v.issue(kind), value: []byte(value)}
+	v.byHash[h] = append(v.byHash[h], e)
+	v.byPH[e.ph] = e
+	i, _ := slices.BinarySearch(v.sorted, e.ph)
+	v.sorted = slices.Insert(v.sorted, i, e.ph)
+	v.maxLen = max(v.maxLen, len(e.ph))
+	return e.ph
+}
+
+// issue returns the next placeholder of kind. v.mu is held. Numbers past
+// 999,999,999 would not parse back; a conversation never gets there, and if
+// it did the placeholder would simply not be restored.
+func (v *Vault) issue(kind Kind) string {
+	v.next[kind]++
+	return "[" + string(kind) + "_" + strconv.Itoa(v.next[kind]) + "]"
+}
+
+func (v *Vault) hash(kind Kind, value string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(v.seed)
+	h.WriteString(string(kind))
+	h.WriteByte(0)
+	h.WriteString(value)
+	return h.Sum64()
+}
+
+// Restore returns text with every placeholder this vault issued replaced by
+// its value. Unknown placeholders and everything else are left as is; after
+// [Vault.Close] nothing is replaced.
+func (v *Vault) Restore(text string) string {
+	if strings.IndexByte(text, '[') < 0 {
+		return text
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.byPH) == 0 {
+		return text
+	}
+	out, _ := v.restoreLocked(nil, text, true)
+	return string(out)
+}
+
+// restoreLocked appends text to dst with known placeholders replaced. If
+// final is false and text ends with an incomplete prefix of a known
+// placeholder, that tail is not appended and its length is returned as hold.
+// v.mu is held.
+func (v *Vault) restoreLocked(dst []byte, text string, final bool) (out []byte, hold int) {
+	for {
+		i := strings.IndexByte(text, '[')
+		if i < 0 {
+			return append(dst, text...), 0
+		}
+		dst = append(dst, text[:i]...)
+		text = text[i:]
+		if e, n := v.match(text); e != nil {
+			dst = append(dst, e.value...)
+			text = text[n:]
+			continue
+		}
+		if !final && v.possiblePrefix(text) {
+			return dst, len(text)
+		}
+		dst = append(dst, '[')
+		text = text[1:]
+	}
+}
+
+// match returns the known placeholder at the start of s and its length.
+func (v *Vault) match(s string) (*entry, int) {
+	end := strings.IndexByte(s[:min(len(s), v.maxLen)], ']')
+	if end < 0 {
+		return nil, 0
+	}
+	e := v.byPH[s[:end+1]]
+	if e == nil {
+		return nil, 0
+	}
+	return e, end + 1
+}
+
+// possiblePrefix reports whether s, which starts with '[', is a proper
+// prefix of a known placeholder.
+func (v *Vault) possiblePrefix(s string) bool {
+	if len(s) >= v.maxLen {
+		return false
+	}
+	i, _ := slices.BinarySearch(v.sorted, s)
+	return i < len(v.sorted) && len(v.sorted[i]) > len(s) && strings.HasPrefix(v.sorted[i], s)
+}
+
+// Counts returns how many findings of each kind the vault has redacted so
+// far (occurrences, not distinct values), for audit records. The caller
+// owns the returned map.
+func (v *Vault) Counts() map[Kind]int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	m := make(map[Kind]int, len(v.counts))
+	for k, n := range v.counts {
+		m[k] = n
+	}
+	return m
+}
+
+// Close zeroes and forgets every value. Later calls to Restore leave
+// placeholders as they are; later calls to Redact still redact (see
+// [Vault.Redact]). Close may be called more than once.
+func (v *Vault) Close() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return
+	}
+	v.closed = true
+	for _, es := range v.byHash {
+		for _, e := range es {
+			clear(e.value)
+			e.value = nil
+		}
+	}
+	v.byHash = nil
+	v.byPH = map[string]*entry{}
+	v.sorted = nil
+	v.maxLen = 0
+}
+
+// parsePlaceholder reports whether s is exactly a placeholder `[KIND_n]`
+// with a valid kind and 1 <= n < 10^9, and returns its kind and n.
+func parsePlaceholder(s string) (Kind, int, bool) {
+	if len(s) < 4 || len(s) > MaxPlaceholderLen || s[0] != '[' || s[len(s)-1] != ']' {
+		return "", 0, false
+	}
+	body := s[1 : len(s)-1]
+	u := strings.LastIndexByte(body, '_')
+	if u <= 0 || u == len(body)-1 {
+		return "", 0, false
+	}
+	k, digits := Kind(body[:u]), body[u+1:]
+	if !ValidKind(k) || len(digits) > maxSeqDigits || digits[0] == '0' {
+		return "", 0, false
+	}
+	n := 0
+	for i := 0; i < len(digits); i++ {
+		if !isDigit(digits[i]) {
+			return "", 0, false
+		}
+		n = n*10 + int(digits[i]-'0')
+	}
+	return k, n, true
+}
+
+func placeholderSeq(s string) int {
+	_, n, _ := parsePlaceholder(s)
+	return n
+}
+
+// findPlaceholders returns the placeholder-shaped spans of text that do not
+// overlap a finding, as findings of the placeholder's kind.
+func findPlaceholders(text string, findings []Finding) []Finding {
+	var out []Finding
+	fi := 0
+	for off := 0; ; {
+		i := strings.IndexByte(text[off:], '[')
+		if i < 0 {
+			return out
+		}
+		s := off + i
+		off = s + 1
+		end := strings.IndexByte(text[s+1:min(len(text), s+MaxPlaceholderLen)], ']')
+		if end < 0 {
+			continue
+		}
+		e := s + 1 + end + 1
+		k, _, ok := parsePlaceholder(text[s:e])
+		if !ok {
+			continue
+		}
+		for fi < len(findings) && findings[fi].End <= s {
+			fi++
+		}
+		if fi < len(findings) && findings[fi].Start < e {
+			continue // inside or across a finding: part of its value
+		}
+		out = append(out, Finding{Kind: k, Start: s, End: e})
+		off = e
+	}
+}

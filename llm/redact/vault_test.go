@@ -1,0 +1,68 @@
+package redact
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestVaultRedactRestore(t *testing.T) {
+	t.Parallel()
+	v := NewVault(New(nil))
+	in := "Mail jane@example.com and bob@example.org, then jane@example.com again."
+	out, fs := v.Redact(in)
+	assert.Equal(t, "Mail [EMAIL_1] and [EMAIL_2], then [EMAIL_1] again.", out, "same value, same placeholder")
+	require.Len(t, fs, 3)
+	assert.Equal(t, "jane@example.com", in[fs[0].Start:fs[0].End], "findings are spans of the input")
+	assert.Equal(t, in, v.Restore(out), "restore inverts redact")
+	assert.Equal(t, map[Kind]int{Email: 3}, v.Counts(), "counts occurrences")
+
+	// A later turn keeps the numbering.
+	out2, _ := v.Redact("cc carol@example.net and bob@example.org")
+	assert.Equal(t, "cc [EMAIL_3] and [EMAIL_2]", out2, "stable across turns")
+	assert.Equal(t, "see [EMAIL_9] and carol@example.net", v.Restore("see [EMAIL_9] and [EMAIL_3]"), "unknown placeholder left as is")
+}
+
+func TestVaultLiteralPlaceholders(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in, reason string
+	}{
+		{"literal before value", "[EMAIL_1] a@b.co", "an unknown literal is escaped so the value does not share its number"},
+		{"literal after value", "a@b.co [EMAIL_1]", "a literal matching a number issued in the same call is not the value"},
+		{"host-looking kind", "[NAME_7] x", "any placeholder shape is escaped"},
+		{"not a placeholder", "[EMAIL_01] [email_1] [EMAIL_] [_1]", "malformed shapes are plain text"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			v := NewVault(nil)
+			out, _ := v.Redact(tt.in)
+			assert.Equal(t, tt.in, v.Restore(out), tt.reason)
+		})
+	}
+}
+
+func TestVaultKnownPlaceholderKept(t *testing.T) {
+	t.Parallel()
+	v := NewVault(nil)
+	out, _ := v.Redact("write to a@b.co")
+	again, fs := v.Redact(out)
+	assert.Equal(t, out, again, "redacting redacted text changes nothing")
+	assert.Empty(t, fs, "a known placeholder is not a finding")
+	assert.Equal(t, map[Kind]int{Email: 1}, v.Counts())
+}
+
+func TestVaultClose(t *testing.T) {
+	t.Parallel()
+	v := NewVault(nil)
+	out, _ := v.Redact("a@b.co")
+	v.Close()
+	v.Close() // idempotent
+	assert.Equal(t, out, v.Restore(out), "closed vault restores nothing")
+	out2, fs := v.Redact("a@b.co and a@b.co")
+	require.Len(t, fs, 2)
+	assert.Equal(t, "[EMAIL_2] and [EMAIL_3]", out2, "closed vault still redacts, never reusing numbers")
+	assert.Equal(t, out2, v.Restore(out2))
+}
