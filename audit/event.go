@@ -1,8 +1,10 @@
 package audit
 
 import (
+	"math"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Outcome is how an audited action ended.
@@ -90,4 +92,126 @@ func (a Attr) Value() string {
 	default:
 		return a.Str
 	}
+}
+
+// Limits on the size of an [Event]. An event that exceeds one is rejected
+// with an [*EventError]; audit events describe actions and never carry
+// content, so these limits are generous for identifiers and tight for text.
+const (
+	MaxFieldLen  = 512  // bytes in any one string field (Actor, Resource, …)
+	MaxAttrs     = 32   // attributes per event
+	MaxAttrKey   = 64   // bytes in an attribute key
+	MaxAttrValue = 1024 // bytes in a string attribute value
+)
+
+// EventError reports an event that [Event.Validate] rejects: which field and
+// why. It never quotes the field's value.
+type EventError struct {
+	Field  string // "Action", "Attrs[2].Key", …
+	Reason string // "is empty", "exceeds 512 bytes", …
+}
+
+func (e *EventError) Error() string {
+	return "audit: invalid event: " + e.Field + " " + e.Reason
+}
+
+// Unwrap returns [ErrInvalidEvent], so callers can branch with errors.Is.
+func (e *EventError) Unwrap() error { return ErrInvalidEvent }
+
+// Validate reports whether e can be appended to a log. Action and Actor are
+// required; every string is valid UTF-8 without control characters and at
+// most [MaxFieldLen] bytes; Outcome is empty (read as [Success]) or one of
+// the three outcomes; attribute keys are unique, non-empty, made of
+// lower-case letters, digits, '_', '.' and '-', and at most [MaxAttrKey]
+// bytes; string values are at most [MaxAttrValue] bytes; the time, when
+// set, lies between the years 1678 and 2262 (nanoseconds fit an int64).
+func (e *Event) Validate() error {
+	if e.Action == "" {
+		return &EventError{"Action", "is empty"}
+	}
+	if e.Actor == "" {
+		return &EventError{"Actor", "is empty"}
+	}
+	fields := [...]struct{ name, v string }{
+		{"Actor", e.Actor}, {"OnBehalfOf", e.OnBehalfOf}, {"Action", e.Action},
+		{"Resource", e.Resource}, {"Subject", e.Subject}, {"Purpose", e.Purpose},
+		{"Outcome", string(e.Outcome)}, {"Service", e.Service}, {"IP", e.IP},
+	}
+	for _, f := range fields {
+		if r := checkText(f.v, MaxFieldLen); r != "" {
+			return &EventError{f.name, r}
+		}
+	}
+	switch e.Outcome {
+	case "", Success, Denied, Error:
+	default:
+		return &EventError{"Outcome", "is not success, denied or error"}
+	}
+	if !e.Time.IsZero() && (e.Time.Before(minTime) || e.Time.After(maxTime)) {
+		return &EventError{"Time", "is out of range"}
+	}
+	if len(e.Attrs) > MaxAttrs {
+		return &EventError{"Attrs", "has more than " + strconv.Itoa(MaxAttrs) + " attributes"}
+	}
+	for i, a := range e.Attrs {
+		name := "Attrs[" + strconv.Itoa(i) + "]"
+		if a.Key == "" {
+			return &EventError{name + ".Key", "is empty"}
+		}
+		if len(a.Key) > MaxAttrKey {
+			return &EventError{name + ".Key", "exceeds " + strconv.Itoa(MaxAttrKey) + " bytes"}
+		}
+		for j := 0; j < len(a.Key); j++ {
+			c := a.Key[j]
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+				return &EventError{name + ".Key", "has a character outside [a-z0-9_.-]"}
+			}
+		}
+		for _, b := range e.Attrs[:i] {
+			if b.Key == a.Key {
+				return &EventError{name + ".Key", "repeats an earlier key"}
+			}
+		}
+		switch a.Kind {
+		case KindString:
+			if r := checkText(a.Str, MaxAttrValue); r != "" {
+				return &EventError{name + ".Str", r}
+			}
+			if a.Int != 0 {
+				return &EventError{name + ".Int", "is set on a string attribute"}
+			}
+		case KindInt:
+			if a.Str != "" {
+				return &EventError{name + ".Str", "is set on an integer attribute"}
+			}
+		case KindBool:
+			if a.Str != "" || (a.Int != 0 && a.Int != 1) {
+				return &EventError{name, "is not a canonical boolean"}
+			}
+		default:
+			return &EventError{name + ".Kind", "is unknown"}
+		}
+	}
+	return nil
+}
+
+var (
+	minTime = time.Unix(0, math.MinInt64).Add(time.Second)
+	maxTime = time.Unix(0, math.MaxInt64).Add(-time.Second)
+)
+
+// checkText returns why s is not acceptable text of at most max bytes, or "".
+func checkText(s string, max int) string {
+	if len(s) > max {
+		return "exceeds " + strconv.Itoa(max) + " bytes"
+	}
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return "contains a control character"
+		}
+	}
+	return ""
 }

@@ -1,0 +1,341 @@
+package audit
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/inferlabs/privkit/internal/clock"
+)
+
+// Errors callers branch on.
+var (
+	// ErrClosed is returned by a [Log] after Close.
+	ErrClosed = errors.New("audit: log closed")
+	// ErrInvalidEvent is wrapped by every [*EventError].
+	ErrInvalidEvent = errors.New("audit: invalid event")
+	// ErrNotFound reports an index at or beyond the log's size.
+	ErrNotFound = errors.New("audit: no entry at that index")
+	// ErrStripped reports an entry whose payload retention has removed.
+	ErrStripped = errors.New("audit: entry payload removed by retention")
+	// ErrEmptyLog reports a request that needs at least one entry.
+	ErrEmptyLog = errors.New("audit: log is empty")
+	// ErrTreeSize reports a tree size larger than the log.
+	ErrTreeSize = errors.New("audit: tree size larger than the log")
+	// ErrUnsupported reports a store that lacks an optional capability.
+	ErrUnsupported = errors.New("audit: store does not support this operation")
+)
+
+// DefaultRetention is how long entries keep their payload: one year, as
+// PCI DSS 10.5.1 asks for twelve months of audit history.
+const DefaultRetention = 365 * 24 * time.Hour
+
+// Options configure a [Log]. A nil *Options means all defaults.
+type Options struct {
+	// Origin names the log in its checkpoints. Empty means the signer's
+	// name, so that an auditor's verifier key names the log too.
+	Origin string
+	// Now is the clock for event times and retention. Nil means time.Now.
+	Now func() time.Time
+	// Logger receives errors of background work (periodic checkpoints).
+	// Nil means slog.Default().
+	Logger *slog.Logger
+	// CheckpointInterval, when positive, makes the log sign and store a
+	// checkpoint this often while it has grown. Zero means checkpoints are
+	// made only by [Log.Checkpoint].
+	CheckpointInterval time.Duration
+	// Retention is how long an entry keeps its payload before
+	// [Log.ApplyRetention] strips it. Zero means [DefaultRetention].
+	Retention time.Duration
+	// MaxBatch bounds how many concurrent appends are committed in one
+	// store transaction. Zero means 1024.
+	MaxBatch int
+	// MaxDelay is how long the committer waits for more appends before
+	// committing a batch that is not full. Zero means no wait: a batch
+	// holds whatever queued while the previous one was being committed,
+	// which already grows with concurrency.
+	MaxDelay time.Duration
+}
+
+// Log is an append-only, tamper-evident audit log: a hash chain of entries
+// and an RFC 6962 Merkle tree over them in a [Store], with signed
+// checkpoints and proofs. It is safe for concurrent use; concurrent appends
+// are committed together (group commit) by a goroutine the Log owns.
+// Close stops it.
+type Log struct {
+	store     Store
+	signer    note.Signer
+	origin    string
+	now       func() time.Time
+	logger    *slog.Logger
+	retention time.Duration
+	maxBatch  int
+	maxDelay  time.Duration
+
+	mu     sync.RWMutex // guards closed against sends on reqs
+	closed bool
+	reqs   chan *appendReq
+	stop   chan struct{}
+	wg     sync.WaitGroup
+
+	front *frontier // committer-owned cache of the tree's right edge
+	enc   []byte    // committer-owned encoding buffer
+	cpMu  sync.Mutex
+	cpN   uint64 // size of the last periodic checkpoint + 1 (0 = none)
+}
+
+type appendReq struct {
+	ev   Event
+	done chan appendResult
+}
+
+type appendResult struct {
+	index uint64
+	err   error
+}
+
+var reqPool = sync.Pool{New: func() any { return &appendReq{done: make(chan appendResult, 1)} }}
+
+// Open returns a log over store that signs checkpoints with signer. The
+// origin is signer.Name() unless opts.Origin is set. The log starts a
+// committer goroutine (and a checkpointer if opts.CheckpointInterval is
+// set); Close stops them.
+func Open(ctx context.Context, store Store, signer note.Signer, opts *Options) (*Log, error) {
+	if store == nil {
+		return nil, errors.New("audit: Open needs a store")
+	}
+	if signer == nil {
+		return nil, errors.New("audit: Open needs a signer")
+	}
+	if opts == nil {
+		opts = &Options{}
+	}
+	l := &Log{
+		store:     store,
+		signer:    signer,
+		origin:    opts.Origin,
+		now:       clock.NowFunc(opts.Now),
+		logger:    opts.Logger,
+		retention: opts.Retention,
+		maxBatch:  opts.MaxBatch,
+		maxDelay:  opts.MaxDelay,
+		stop:      make(chan struct{}),
+	}
+	if l.origin == "" {
+		l.origin = signer.Name()
+	}
+	if l.logger == nil {
+		l.logger = slog.Default()
+	}
+	if l.retention <= 0 {
+		l.retention = DefaultRetention
+	}
+	if l.maxBatch <= 0 {
+		l.maxBatch = 1024
+	}
+	if _, err := (Checkpoint{Origin: l.origin}).MarshalText(); err != nil {
+		return nil, err
+	}
+	if _, err := store.Size(ctx); err != nil {
+		return nil, fmt.Errorf("audit: open: %w", err)
+	}
+	l.reqs = make(chan *appendReq, l.maxBatch)
+	l.wg.Add(1)
+	go l.commitLoop()
+	if opts.CheckpointInterval > 0 {
+		l.wg.Add(1)
+		go l.checkpointLoop(opts.CheckpointInterval)
+	}
+	return l, nil
+}
+
+// Origin returns the name of the log in its checkpoints.
+func (l *Log) Origin() string { return l.origin }
+
+// Store returns the log's store.
+func (l *Log) Store() Store { return l.store }
+
+// Append validates e, stamps it with the log's clock if e.Time is zero
+// (and reads an empty Outcome as [Success]), and appends it. It returns
+// the entry's index once the entry is durable in the store. If ctx ends
+// first, Append returns ctx's error and the entry may or may not be
+// appended.
+func (l *Log) Append(ctx context.Context, e Event) (index uint64, err error) {
+	if err := e.Validate(); err != nil {
+		return 0, err
+	}
+	if e.Time.IsZero() {
+		e.Time = l.now()
+	}
+	e.Time = e.Time.UTC()
+	if e.Outcome == "" {
+		e.Outcome = Success
+	}
+	r := reqPool.Get().(*appendReq)
+	r.ev = e
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		reqPool.Put(r)
+		return 0, ErrClosed
+	}
+	select {
+	case l.reqs <- r:
+	case <-ctx.Done():
+		l.mu.RUnlock()
+		reqPool.Put(r)
+		return 0, ctx.Err()
+	}
+	l.mu.RUnlock()
+	select {
+	case res := <-r.done:
+		r.ev = Event{}
+		reqPool.Put(r)
+		return res.index, res.err
+	case <-ctx.Done():
+		// The committer still owns r and will send to its buffered
+		// channel; r is left to the garbage collector.
+		return 0, ctx.Err()
+	}
+}
+
+// Record appends e, discarding its index. It lets a *Log serve as the
+// one-method Auditor interface other privkit packages declare.
+func (l *Log) Record(ctx context.Context, e Event) error {
+	_, err := l.Append(ctx, e)
+	return err
+}
+
+// Close stops accepting appends, commits those already queued, and stops
+// the log's goroutines. It does not close the store. Later calls of Close
+// return nil; other methods return [ErrClosed].
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	close(l.stop)
+	close(l.reqs)
+	l.mu.Unlock()
+	l.wg.Wait()
+	return nil
+}
+
+func (l *Log) isClosed() bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.closed
+}
+
+// commitLoop is the committer: it takes every queued append, commits them
+// in one store transaction, and answers each.
+func (l *Log) commitLoop() {
+	defer l.wg.Done()
+	batch := make([]*appendReq, 0, l.maxBatch)
+	var timer *time.Timer
+	for {
+		r, ok := <-l.reqs
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], r)
+	fill:
+		for len(batch) < l.maxBatch {
+			select {
+			case r, ok := <-l.reqs:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, r)
+			default:
+				if l.maxDelay <= 0 {
+					break fill
+				}
+				if timer == nil {
+					timer = time.NewTimer(l.maxDelay)
+				} else {
+					timer.Reset(l.maxDelay)
+				}
+				select {
+				case r, ok := <-l.reqs:
+					timer.Stop()
+					if !ok {
+						break fill
+					}
+					batch = append(batch, r)
+				case <-timer.C:
+					break fill
+				}
+			}
+		}
+		first, err := l.commit(batch)
+		for i, r := range batch {
+			r.done <- appendResult{first + uint64(i), err}
+		}
+	}
+}
+
+// commit appends the batch in one store transaction and returns the index
+// of its first entry.
+func (l *Log) commit(batch []*appendReq) (uint64, error) {
+	var first uint64
+	var next *frontier
+	err := l.store.Append(context.Background(), func(size uint64, hr tlog.HashReader) ([]Record, error) {
+		f := l.front
+		if f == nil || f.n != size {
+			var err error
+			if f, err = loadFrontier(size, hr); err != nil {
+				return nil, fmt.Errorf("audit: read tree: %w", err)
+			}
+		}
+		f = f.clone()
+		first = size
+		recs := make([]Record, len(batch))
+		hashes := make([]tlog.Hash, 0, 2*len(batch)+64)
+		for i, r := range batch {
+			var err error
+			l.enc, err = appendLeaf(l.enc[:0], size+uint64(i), f.last, &r.ev)
+			if err != nil {
+				return nil, err
+			}
+			data := make([]byte, len(l.enc))
+			copy(data, l.enc)
+			start := len(hashes)
+			hashes = f.add(tlog.RecordHash(data), hashes)
+			ev := &r.ev
+			recs[i] = Record{
+				Index: size + uint64(i), Data: data, Hashes: hashes[start:len(hashes):len(hashes)],
+				Time: ev.Time, Actor: ev.Actor, Subject: ev.Subject, Resource: ev.Resource, Action: ev.Action,
+			}
+		}
+		next = f
+		return recs, nil
+	})
+	if err != nil {
+		l.front = nil
+		return 0, fmt.Errorf("audit: append: %w", err)
+	}
+	l.front = next
+	return first, nil
+}
+
+// GenerateKey returns a new Ed25519 checkpoint signing key and its verifier
+// key, in the text forms of golang.org/x/mod/sumdb/note, for a log named
+// origin. Keep the signer key secret; publish the verifier key to
+// auditors.
+func GenerateKey(origin string) (signerKey, verifierKey string, err error) {
+	skey, vkey, err := note.GenerateKey(rand.Reader, origin)
+	if err != nil {
+		return "", "", fmt.Errorf("audit: generate key: %w", err)
+	}
+	return skey, vkey, nil
+}

@@ -1,0 +1,198 @@
+package audit
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// LeafVersion is the version byte that starts every leaf this package
+// writes. See the package documentation for the format.
+const LeafVersion = 1
+
+// MaxLeafSize bounds an encoded leaf. Validation keeps every event far below.
+const MaxLeafSize = 64 << 10
+
+// ErrMalformedEntry reports leaf bytes that are not a canonical encoding of
+// an entry.
+var ErrMalformedEntry = errors.New("audit: malformed entry")
+
+// Entry is one leaf of the log: an [Event] with its position and the hash of
+// the leaf before it.
+type Entry struct {
+	// Index is the entry's position in the log, from 0.
+	Index uint64
+	// Prev is the leaf hash of entry Index-1, or all zeros for entry 0:
+	// the hash chain.
+	Prev tlog.Hash
+	// Hash is this entry's RFC 6962 leaf hash, SHA-256(0x00 || leaf).
+	Hash tlog.Hash
+	// Event is what happened. It is the zero Event when Stripped.
+	Event Event
+	// Stripped reports an entry whose payload retention has removed: only
+	// Index and Hash remain, so proofs of other entries still verify.
+	Stripped bool
+}
+
+// MarshalBinary returns e's leaf: the canonical, versioned encoding of Index,
+// Prev and Event described in the package documentation. It fails for an
+// event that does not pass [Event.Validate] or has no time.
+func (e *Entry) MarshalBinary() ([]byte, error) {
+	if e.Stripped {
+		return nil, errors.New("audit: a stripped entry has no leaf")
+	}
+	if err := e.Event.Validate(); err != nil {
+		return nil, err
+	}
+	return appendLeaf(nil, e.Index, e.Prev, &e.Event)
+}
+
+// appendLeaf appends the leaf encoding of a validated event to buf.
+func appendLeaf(buf []byte, index uint64, prev tlog.Hash, ev *Event) ([]byte, error) {
+	if ev.Time.IsZero() {
+		return nil, &EventError{"Time", "is not set"}
+	}
+	if ev.Outcome == "" {
+		return nil, &EventError{"Outcome", "is not set"}
+	}
+	buf = append(buf, LeafVersion)
+	buf = binary.BigEndian.AppendUint64(buf, index)
+	buf = append(buf, prev[:]...)
+	buf = binary.BigEndian.AppendUint64(buf, uint64(ev.Time.UnixNano()))
+	for _, s := range [...]string{ev.Actor, ev.OnBehalfOf, ev.Action, ev.Resource, ev.Subject, ev.Purpose, string(ev.Outcome), ev.Service, ev.IP} {
+		buf = appendString(buf, s)
+	}
+	buf = append(buf, byte(len(ev.Attrs)))
+	for _, a := range ev.Attrs {
+		buf = appendString(buf, a.Key)
+		buf = append(buf, byte(a.Kind))
+		switch a.Kind {
+		case KindString:
+			buf = appendString(buf, a.Str)
+		case KindInt:
+			buf = binary.BigEndian.AppendUint64(buf, uint64(a.Int))
+		case KindBool:
+			buf = append(buf, byte(a.Int))
+		}
+	}
+	return buf, nil
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.BigEndian.AppendUint16(buf, uint16(len(s)))
+	return append(buf, s...)
+}
+
+// ParseEntry decodes a leaf written by [Entry.MarshalBinary] and computes its
+// leaf hash. It accepts only the canonical encoding: any other bytes,
+// including a truncation, trailing data or a flipped bit that breaks the
+// structure, yield an error wrapping [ErrMalformedEntry]. (A flipped bit
+// inside a string decodes to a different entry with a different hash; the
+// log's hash chain and Merkle tree catch those.)
+func ParseEntry(data []byte) (*Entry, error) {
+	e, err := parseEntry(data)
+	if err != nil {
+		return nil, err
+	}
+	e.Hash = tlog.RecordHash(data)
+	return e, nil
+}
+
+func parseEntry(data []byte) (*Entry, error) {
+	if len(data) > MaxLeafSize {
+		return nil, fmt.Errorf("%w: %d bytes exceeds the maximum", ErrMalformedEntry, len(data))
+	}
+	d := decoder{b: data}
+	if v := d.byte(); v != LeafVersion {
+		if d.err != nil {
+			return nil, fmt.Errorf("%w: empty", ErrMalformedEntry)
+		}
+		return nil, fmt.Errorf("%w: unknown version %d", ErrMalformedEntry, v)
+	}
+	e := &Entry{Index: d.uint64()}
+	copy(e.Prev[:], d.bytes(len(e.Prev)))
+	ns := int64(d.uint64())
+	ev := &e.Event
+	for _, p := range [...]*string{&ev.Actor, &ev.OnBehalfOf, &ev.Action, &ev.Resource, &ev.Subject, &ev.Purpose, (*string)(&ev.Outcome), &ev.Service, &ev.IP} {
+		*p = d.string()
+	}
+	if n := int(d.byte()); n > 0 && d.err == nil {
+		if n > MaxAttrs {
+			return nil, fmt.Errorf("%w: too many attributes", ErrMalformedEntry)
+		}
+		ev.Attrs = make([]Attr, n)
+		for i := range ev.Attrs {
+			a := &ev.Attrs[i]
+			a.Key = d.string()
+			a.Kind = Kind(d.byte())
+			switch a.Kind {
+			case KindString:
+				a.Str = d.string()
+			case KindInt:
+				a.Int = int64(d.uint64())
+			case KindBool:
+				a.Int = int64(d.byte())
+			default:
+				if d.err == nil {
+					return nil, fmt.Errorf("%w: attribute %d has unknown kind", ErrMalformedEntry, i)
+				}
+			}
+		}
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("%w: truncated", ErrMalformedEntry)
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformedEntry, len(d.b))
+	}
+	ev.Time = time.Unix(0, ns).UTC()
+	if err := ev.Validate(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrMalformedEntry, err)
+	}
+	if ev.Outcome == "" {
+		return nil, fmt.Errorf("%w: no outcome", ErrMalformedEntry)
+	}
+	return e, nil
+}
+
+// decoder reads big-endian fields; after the first short read it returns
+// zero values and sets err.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) bytes(n int) []byte {
+	if d.err != nil || len(d.b) < n {
+		d.err = ErrMalformedEntry
+		return nil
+	}
+	p := d.b[:n]
+	d.b = d.b[n:]
+	return p
+}
+
+func (d *decoder) byte() byte {
+	if p := d.bytes(1); p != nil {
+		return p[0]
+	}
+	return 0
+}
+
+func (d *decoder) uint64() uint64 {
+	if p := d.bytes(8); p != nil {
+		return binary.BigEndian.Uint64(p)
+	}
+	return 0
+}
+
+func (d *decoder) string() string {
+	p := d.bytes(2)
+	if p == nil {
+		return ""
+	}
+	return string(d.bytes(int(binary.BigEndian.Uint16(p))))
+}

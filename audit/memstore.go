@@ -1,0 +1,155 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// MemoryStore is a [Store] in process memory, for tests and ephemeral logs:
+// nothing survives the process. It also implements [CheckpointStore],
+// [SearchStore] and [StripStore]. It is safe for concurrent use; the zero
+// value is not: use [NewMemoryStore].
+type MemoryStore struct {
+	mu          sync.RWMutex
+	records     []Record
+	hashes      []tlog.Hash // tlog stored hashes, by storage index
+	checkpoints map[uint64][]byte
+	latest      uint64
+	hasLatest   bool
+}
+
+var (
+	_ Store           = (*MemoryStore)(nil)
+	_ CheckpointStore = (*MemoryStore)(nil)
+	_ SearchStore     = (*MemoryStore)(nil)
+	_ StripStore      = (*MemoryStore)(nil)
+)
+
+// NewMemoryStore returns an empty in-memory store.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{checkpoints: make(map[uint64][]byte)}
+}
+
+// Append implements [Store].
+func (m *MemoryStore) Append(ctx context.Context, fn AppendFunc) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	size := uint64(len(m.records))
+	recs, err := fn(size, memHashReader{m})
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		r := &recs[i]
+		if r.Index != size+uint64(i) {
+			return fmt.Errorf("audit: memory store: record %d appended at size %d", r.Index, size+uint64(i))
+		}
+		if int64(len(m.hashes)) != tlog.StoredHashIndex(0, int64(r.Index)) || len(r.Hashes) == 0 {
+			return fmt.Errorf("audit: memory store: record %d has the wrong hashes", r.Index)
+		}
+		m.hashes = append(m.hashes, r.Hashes...)
+	}
+	m.records = append(m.records, recs...)
+	return nil
+}
+
+type memHashReader struct{ m *MemoryStore }
+
+// ReadHashes is called with m.mu held.
+func (r memHashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
+	return r.m.readHashes(indexes)
+}
+
+func (m *MemoryStore) readHashes(indexes []int64) ([]tlog.Hash, error) {
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(m.hashes)) {
+			return nil, fmt.Errorf("audit: memory store: no hash at storage index %d", x)
+		}
+		out[i] = m.hashes[x]
+	}
+	return out, nil
+}
+
+// Size implements [Store].
+func (m *MemoryStore) Size(ctx context.Context) (uint64, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return uint64(len(m.records)), nil
+}
+
+// ReadRecords implements [Store].
+func (m *MemoryStore) ReadRecords(ctx context.Context, start, end uint64) ([]Record, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := uint64(len(m.records))
+	end = min(end, n)
+	if start >= end {
+		return nil, nil
+	}
+	return slices.Clone(m.records[start:end]), nil
+}
+
+// ReadHashes implements [Store].
+func (m *MemoryStore) ReadHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.readHashes(indexes)
+}
+
+// SaveCheckpoint implements [CheckpointStore].
+func (m *MemoryStore) SaveCheckpoint(ctx context.Context, size uint64, note []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.checkpoints[size]; ok {
+		return nil
+	}
+	m.checkpoints[size] = slices.Clone(note)
+	if !m.hasLatest || size > m.latest {
+		m.latest, m.hasLatest = size, true
+	}
+	return nil
+}
+
+// LatestCheckpoint implements [CheckpointStore].
+func (m *MemoryStore) LatestCheckpoint(ctx context.Context) ([]byte, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if !m.hasLatest {
+		return nil, nil
+	}
+	return slices.Clone(m.checkpoints[m.latest]), nil
+}
+
+// Search implements [SearchStore] by scanning.
+func (m *MemoryStore) Search(ctx context.Context, f Filter) ([]Record, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	var out []Record
+	for i := f.Start; i < uint64(len(m.records)) && len(out) < max(f.Limit, 1); i++ {
+		if f.match(&m.records[i]) {
+			out = append(out, m.records[i])
+		}
+	}
+	return out, nil
+}
+
+// Strip implements [StripStore].
+func (m *MemoryStore) Strip(ctx context.Context, cutoff time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for i := range m.records {
+		r := &m.records[i]
+		if r.Data != nil && r.Time.Before(cutoff) {
+			*r = Record{Index: r.Index, Hashes: r.Hashes, Time: r.Time}
+			n++
+		}
+	}
+	return n, nil
+}
