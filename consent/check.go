@@ -1,0 +1,352 @@
+package consent
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Reason explains a [Result].
+type Reason string
+
+// The reasons a Check may give.
+const (
+	// ReasonNoticeOnly: the purpose needs no consent. Allowed.
+	ReasonNoticeOnly Reason = "notice-only"
+	// ReasonGranted: the subject's current decision grants it. Allowed.
+	ReasonGranted Reason = "granted"
+	// ReasonDefaultOptOut: an opt-out purpose the subject has not objected
+	// to. Allowed.
+	ReasonDefaultOptOut Reason = "default-opt-out"
+	// ReasonNoConsent: an opt-in purpose the subject has not agreed to.
+	// Refused.
+	ReasonNoConsent Reason = "no-consent"
+	// ReasonDenied: the subject refused or withdrew. Refused.
+	ReasonDenied Reason = "denied"
+	// ReasonGPC: a Global Privacy Control signal opts the subject out.
+	// Refused.
+	ReasonGPC Reason = "gpc"
+	// ReasonConflict: a GPC signal overrides an earlier explicit opt-in.
+	// Refused: the opt-out wins until the subject confirms the opt-in
+	// ([MethodConfirm]); the host may ask them to.
+	ReasonConflict Reason = "conflict"
+	// ReasonNoticeChanged: the subject's grant predates a material change
+	// of the notice; fresh consent is needed. Refused.
+	ReasonNoticeChanged Reason = "notice-changed"
+	// ReasonError: the check failed (unknown purpose, store error). Refused.
+	ReasonError Reason = "error"
+)
+
+// Result is the answer of [Manager.Check].
+type Result struct {
+	// Allowed reports whether processing for the purpose may go ahead.
+	Allowed bool `json:"allowed"`
+	// Reason says why.
+	Reason Reason `json:"reason"`
+	// Purpose is the purpose key checked.
+	Purpose string `json:"purpose"`
+	// Mechanism is the purpose's effective mechanism in Region.
+	Mechanism Mechanism `json:"mechanism,omitempty"`
+	// Region is the regime applied: a region key of the jurisdiction table,
+	// or "" for the strictest regime of unknown regions.
+	Region string `json:"region"`
+	// Record is the decision behind the answer; Record.Seq is 0 when none.
+	Record Decision `json:"record"`
+}
+
+// state is the current state of one (subject, purpose) pair.
+type state struct {
+	rec      Decision // valid when has
+	has      bool
+	conflict bool // rec is a GPC denial that overrode a grant
+}
+
+// entry is the cached current state of one subject.
+type entry struct {
+	states []state // indexed by purpose
+	jur    *jurisdiction
+}
+
+// buildEntry folds a subject's history by precedence.
+func (m *Manager) buildEntry(history []Decision) *entry {
+	SortByPrecedence(history)
+	e := &entry{states: make([]state, len(m.reg.purposes)), jur: m.reg.strict}
+	region := ""
+	for _, d := range history {
+		if d.Region != "" {
+			region = d.Region
+		}
+		i, ok := m.reg.index[d.Purpose]
+		if !ok {
+			continue // a purpose removed from the registry
+		}
+		st := &e.states[i]
+		// A GPC denial that supersedes a grant (or an earlier conflict)
+		// is a conflict the host may ask the subject to resolve.
+		st.conflict = d.Method == MethodGPC && !d.Granted && st.has && (st.rec.Granted || st.conflict)
+		st.rec, st.has = d, true
+	}
+	e.jur = m.reg.lookup(region)
+	return e
+}
+
+// decide answers from a subject's cached state. It must not allocate.
+func (m *Manager) decide(e *entry, i int, j *jurisdiction, gpc bool) Result {
+	p := &m.reg.purposes[i]
+	res := Result{Purpose: p.Key, Mechanism: j.mech[i], Region: j.region}
+	if res.Mechanism == NoticeOnly {
+		res.Allowed, res.Reason = true, ReasonNoticeOnly
+		return res
+	}
+	var st state
+	if e != nil {
+		st = e.states[i]
+	}
+	res.Record = st.rec
+	valid := st.has && !(st.rec.Granted && st.rec.NoticeVersion < m.reg.material[i])
+	if gpc && p.GPC && j.gpc {
+		if valid && st.rec.Granted && st.rec.Method == MethodConfirm {
+			res.Allowed, res.Reason = true, ReasonGranted
+		} else if valid && st.rec.Granted {
+			res.Reason = ReasonConflict
+		} else {
+			res.Reason = ReasonGPC
+		}
+		return res
+	}
+	switch {
+	case valid && st.rec.Granted:
+		res.Allowed, res.Reason = true, ReasonGranted
+	case valid && st.conflict:
+		res.Reason = ReasonConflict
+	case valid && st.rec.Method == MethodGPC:
+		res.Reason = ReasonGPC
+	case valid:
+		res.Reason = ReasonDenied
+	case res.Mechanism == OptOut:
+		res.Allowed, res.Reason = true, ReasonDefaultOptOut
+	case st.has:
+		res.Reason = ReasonNoticeChanged
+	default:
+		res.Reason = ReasonNoConsent
+	}
+	return res
+}
+
+// Allowed reports whether subject allows purpose. It fails closed: on an
+// unknown purpose, an empty subject, a store error or a closed Manager it
+// returns false and the error. A GPC signal that [Manager.Middleware] put in
+// ctx for this subject counts.
+func (m *Manager) Allowed(ctx context.Context, subject, purpose string) (bool, error) {
+	r, err := m.Check(ctx, subject, purpose)
+	return r.Allowed && err == nil, err
+}
+
+// Check answers whether subject allows purpose, with the reason and the
+// decision behind the answer. It fails closed (Allowed false, Reason
+// [ReasonError]) on an unknown purpose ([ErrUnknownPurpose]), an empty
+// subject ([ErrEmptySubject]), a store error ([ErrStore]) or a closed
+// Manager ([ErrClosed]).
+//
+// The region whose regime applies is the one in ctx from
+// [Manager.Middleware] for this subject, else the region of the subject's
+// latest decision, else unknown (the strictest regime).
+//
+// Answers come from an in-memory cache of each subject's current state; a
+// hit does not allocate. Decisions recorded through this Manager, or through
+// a store whose [Watcher] is complete, are honoured at once; for others see
+// [Options].MaxStaleness.
+func (m *Manager) Check(ctx context.Context, subject, purpose string) (Result, error) {
+	i, ok := m.reg.index[purpose]
+	if !ok {
+		return Result{Purpose: purpose, Reason: ReasonError}, ErrUnknownPurpose
+	}
+	if subject == "" {
+		return Result{Purpose: purpose, Reason: ReasonError}, ErrEmptySubject
+	}
+	sig := signalFor(ctx, subject)
+	if m.reg.purposes[i].Mechanism == NoticeOnly {
+		return m.decide(nil, i, m.reg.strict, false), nil
+	}
+	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return Result{Purpose: purpose, Reason: ReasonError}, ErrClosed
+	}
+	e := m.subj[subject]
+	var res Result
+	fresh := false
+	if e != nil {
+		res = m.decide(e, i, m.jurFor(e, sig), sig != nil && sig.GPC)
+		fresh = !res.Allowed || m.complete || m.now().UnixNano()-m.lastSyn <= int64(m.maxStale)
+	}
+	m.mu.RUnlock()
+	if fresh {
+		return res, nil
+	}
+	return m.checkSlow(ctx, subject, i, sig, e != nil)
+}
+
+func (m *Manager) jurFor(e *entry, sig *GPCResult) *jurisdiction {
+	if sig != nil && sig.Region != "" {
+		return m.reg.lookup(sig.Region)
+	}
+	if e == nil {
+		return m.reg.strict
+	}
+	return e.jur
+}
+
+// checkSlow revalidates against the store: after a sync when a cached
+// answer may be stale, or by loading the subject on a miss.
+func (m *Manager) checkSlow(ctx context.Context, subject string, i int, sig *GPCResult, stale bool) (Result, error) {
+	fail := Result{Purpose: m.reg.purposes[i].Key, Reason: ReasonError}
+	if stale || (!m.complete && m.needsFirstSync()) {
+		if err := m.sync(ctx, stale); err != nil {
+			return fail, err
+		}
+	}
+	e, err := m.load(ctx, subject)
+	if err != nil {
+		return fail, err
+	}
+	return m.decide(e, i, m.jurFor(e, sig), sig != nil && sig.GPC), nil
+}
+
+// load returns the subject's cached entry or loads it from the store.
+func (m *Manager) load(ctx context.Context, subject string) (*entry, error) {
+	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	e, epoch := m.subj[subject], m.epoch
+	m.mu.RUnlock()
+	if e != nil {
+		return e, nil
+	}
+	h, err := m.store.History(ctx, subject)
+	if err != nil {
+		m.log.LogAttrs(ctx, slog.LevelWarn, "consent: store history failed", slogErr(err))
+		return nil, storeErr("load", err)
+	}
+	e = m.buildEntry(h)
+	m.mu.Lock()
+	if !m.closed && m.epoch == epoch {
+		if len(m.subj) >= m.cacheSize {
+			for k := range m.subj {
+				delete(m.subj, k)
+				break
+			}
+		}
+		m.subj[subject] = e
+	}
+	m.mu.Unlock()
+	return e, nil
+}
+
+func (m *Manager) needsFirstSync() bool {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	return m.synced < 0
+}
+
+// syncBatch is how many changes one store call returns while syncing.
+const syncBatch = 512
+
+// sync reads the store's changes since the last sync and drops the cached
+// state of every subject they touch. force skips the "someone else just
+// synced" shortcut only when the cache is older than MaxStaleness.
+func (m *Manager) sync(ctx context.Context, force bool) error {
+	m.syncMu.Lock()
+	defer m.syncMu.Unlock()
+	start := m.now().UnixNano()
+	if force && m.synced >= 0 {
+		m.mu.RLock()
+		recent := start-m.lastSyn <= int64(m.maxStale) && m.maxStale > 0
+		m.mu.RUnlock()
+		if recent {
+			return nil // another goroutine synced while we waited
+		}
+	}
+	if m.synced < 0 {
+		_, head, err := m.store.Changes(ctx, 0, 0)
+		if err != nil {
+			return storeErr("sync", err)
+		}
+		m.mu.Lock()
+		clear(m.subj)
+		m.epoch++
+		m.lastSyn = start
+		m.mu.Unlock()
+		m.synced = head
+		return nil
+	}
+	for {
+		ds, _, err := m.store.Changes(ctx, m.synced, syncBatch)
+		if err != nil {
+			m.log.LogAttrs(ctx, slog.LevelWarn, "consent: store changes failed", slogErr(err))
+			return storeErr("sync", err)
+		}
+		if len(ds) > 0 {
+			m.mu.Lock()
+			for _, d := range ds {
+				delete(m.subj, d.Subject)
+			}
+			m.epoch++
+			m.mu.Unlock()
+			m.synced = ds[len(ds)-1].Seq
+		}
+		if len(ds) < syncBatch {
+			break
+		}
+	}
+	m.mu.Lock()
+	m.lastSyn = start
+	m.mu.Unlock()
+	return nil
+}
+
+// invalidate drops a subject's cached state; "" drops the staleness stamp
+// so the next allowing check syncs with the store.
+func (m *Manager) invalidate(subject string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if subject == "" {
+		m.lastSyn = 0
+	} else {
+		delete(m.subj, subject)
+	}
+	m.epoch++
+}
+
+// Sync brings the cache up to date with the store now. Checks do this on
+// their own within [Options].MaxStaleness; Sync is for hosts and tests that
+// want it at a known moment.
+func (m *Manager) Sync(ctx context.Context) error {
+	if m.isClosed() {
+		return ErrClosed
+	}
+	return m.sync(ctx, false)
+}
+
+// State returns the subject's current state for every registered purpose,
+// in registry order, as [Manager.Check] would answer each.
+func (m *Manager) State(ctx context.Context, subject string) ([]Result, error) {
+	out := make([]Result, 0, len(m.reg.purposes))
+	for _, p := range m.reg.purposes {
+		r, err := m.Check(ctx, subject, p.Key)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (m *Manager) isClosed() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.closed
+}
+
+func slogErr(err error) slog.Attr { return slog.String("error", err.Error()) }
