@@ -1,0 +1,191 @@
+package encryption
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// cache keeps the unwrapped keys of recently used data sources, bounded by
+// count and age, and makes concurrent loads of one source share a single
+// unwrap. It is safe for concurrent use.
+//
+// Eviction is least-recently-used, approximated: a hit only stores its time
+// in an atomic (so hits share a read lock), and an insert into a full cache
+// scans for the entry used longest ago. Inserts happen on misses, which cost
+// an unwrap (often a KMS call), so the scan is cheap by comparison.
+type cache struct {
+	size   int // <= 0: nothing is kept
+	maxAge time.Duration
+	now    func() time.Time
+
+	mu      sync.RWMutex
+	entries map[string]*cacheEntry
+	// gen increases whenever an entry is forgotten; a load that began under
+	// an older gen does not insert its result, so a keyset read just before
+	// a shred or rotation never lands in the cache after it.
+	gen uint64
+
+	fmu     sync.Mutex
+	flights map[flightKey]*flight
+}
+
+type cacheEntry struct {
+	keys    *sourceKeys
+	loaded  time.Time
+	lastUse atomic.Int64 // UnixNano of the last hit
+}
+
+type flightKey struct {
+	sourceID string
+	create   bool
+}
+
+type flight struct {
+	done chan struct{}
+	keys *sourceKeys
+	err  error
+}
+
+func newCache(size int, maxAge time.Duration, now func() time.Time) *cache {
+	return &cache{
+		size:    size,
+		maxAge:  maxAge,
+		now:     now,
+		entries: make(map[string]*cacheEntry),
+		flights: make(map[flightKey]*flight),
+	}
+}
+
+// get returns the cached keys of sourceID, or nil if absent or too old.
+func (c *cache) get(sourceID string) *sourceKeys {
+	if c.size <= 0 {
+		return nil
+	}
+	c.mu.RLock()
+	e := c.entries[sourceID]
+	c.mu.RUnlock()
+	if e == nil {
+		return nil
+	}
+	now := c.now()
+	if now.Sub(e.loaded) >= c.maxAge || now.Before(e.loaded) {
+		return nil
+	}
+	e.lastUse.Store(now.UnixNano())
+	return e.keys
+}
+
+// generation returns the current generation, to be passed to put.
+func (c *cache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
+// put caches keys for sourceID unless an entry was forgotten since gen.
+func (c *cache) put(sourceID string, keys *sourceKeys, gen uint64) {
+	if c.size <= 0 {
+		return
+	}
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || c.entries == nil {
+		return
+	}
+	if _, ok := c.entries[sourceID]; !ok && len(c.entries) >= c.size {
+		c.evictLocked(now)
+	}
+	e := &cacheEntry{keys: keys, loaded: now}
+	e.lastUse.Store(now.UnixNano())
+	c.entries[sourceID] = e
+}
+
+// evictLocked removes expired entries, and if none was, the least recently
+// used one.
+func (c *cache) evictLocked(now time.Time) {
+	var oldestID string
+	var oldest int64
+	first, expired := true, false
+	for id, e := range c.entries {
+		if now.Sub(e.loaded) >= c.maxAge {
+			delete(c.entries, id)
+			expired = true
+			continue
+		}
+		if u := e.lastUse.Load(); first || u < oldest {
+			oldestID, oldest, first = id, u, false
+		}
+	}
+	if !expired && !first {
+		delete(c.entries, oldestID)
+	}
+}
+
+// forget drops sourceID's entry and stops loads in flight from caching.
+func (c *cache) forget(sourceID string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	delete(c.entries, sourceID)
+}
+
+// clear drops every entry; later puts are ignored.
+func (c *cache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries = nil
+}
+
+// len returns the number of cached entries.
+func (c *cache) len() int {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return len(c.entries)
+}
+
+// do runs load once for all concurrent callers with the same key and gives
+// each its result. A caller whose ctx ends stops waiting. If the running load
+// failed only because its own caller's ctx ended, a waiter whose ctx is
+// still live runs the load again.
+func (c *cache) do(ctx context.Context, key flightKey, load func() (*sourceKeys, error)) (*sourceKeys, error) {
+	for {
+		c.fmu.Lock()
+		if f, ok := c.flights[key]; ok {
+			c.fmu.Unlock()
+			select {
+			case <-f.done:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			if f.err != nil && isContextErr(f.err) && ctx.Err() == nil {
+				continue
+			}
+			return f.keys, f.err
+		}
+		f := &flight{done: make(chan struct{}), err: errLoadPanicked}
+		c.flights[key] = f
+		c.fmu.Unlock()
+
+		func() {
+			defer func() {
+				c.fmu.Lock()
+				delete(c.flights, key)
+				c.fmu.Unlock()
+				close(f.done)
+			}()
+			f.keys, f.err = load()
+		}()
+		return f.keys, f.err
+	}
+}
+
+var errLoadPanicked = errors.New("encryption: key load panicked")
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
