@@ -1,0 +1,144 @@
+package sandbox_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/inferlabs/privkit/audit"
+	"github.com/inferlabs/privkit/workspace/sandbox"
+)
+
+// memFiles is an in-memory sandbox.Files: one user's workspace.
+type memFiles struct {
+	user string
+	mu   sync.Mutex
+	m    map[string][]byte
+	// openErr, if set, is returned by Open for every name.
+	openErr error
+}
+
+func newMemFiles(user string, files map[string]string) *memFiles {
+	f := &memFiles{user: user, m: map[string][]byte{}}
+	for k, v := range files {
+		f.m[k] = []byte(v)
+	}
+	return f
+}
+
+var errNotFound = errors.New("memfiles: not found")
+
+func (f *memFiles) User() string { return f.user }
+
+func (f *memFiles) Open(_ context.Context, name string) (io.ReadCloser, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.openErr != nil {
+		return nil, f.openErr
+	}
+	b, ok := f.m[name]
+	if !ok {
+		return nil, fmt.Errorf("open: %w", errNotFound)
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (f *memFiles) Create(_ context.Context, name string, r io.Reader) (fs.FileInfo, error) {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.m[name] = b
+	return nil, nil
+}
+
+func (f *memFiles) get(name string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, ok := f.m[name]
+	return string(b), ok
+}
+
+// memAuditor collects audit events.
+type memAuditor struct {
+	mu     sync.Mutex
+	events []audit.Event
+	err    error
+}
+
+func (a *memAuditor) Record(_ context.Context, e audit.Event) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.err != nil {
+		return a.err
+	}
+	a.events = append(a.events, e)
+	return nil
+}
+
+func (a *memAuditor) all() []audit.Event {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]audit.Event(nil), a.events...)
+}
+
+func attr(e audit.Event, key string) (string, bool) {
+	for _, a := range e.Attrs {
+		if a.Key == key {
+			return a.Value(), true
+		}
+	}
+	return "", false
+}
+
+var (
+	checkOnce sync.Once
+	checkErr  error
+)
+
+// requireSandbox skips the test, saying why, when bubblewrap cannot run on
+// this host, and fails it when python3 is missing inside.
+func requireSandbox(t testing.TB) {
+	t.Helper()
+	checkOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		checkErr = (&sandbox.Bubblewrap{}).Check(ctx)
+	})
+	if checkErr != nil {
+		if errors.Is(checkErr, sandbox.ErrUnavailable) {
+			t.Skipf("bubblewrap cannot run here: %v", checkErr)
+		}
+		t.Fatalf("bubblewrap check: %v", checkErr)
+	}
+	if _, err := os.Stat(sandbox.DefaultInterpreter); err != nil {
+		t.Skipf("%s is missing on this host (apt-get install python3): %v", sandbox.DefaultInterpreter, err)
+	}
+}
+
+// newTestSandbox returns a sandbox with a memory auditor and tight limits.
+func newTestSandbox(t testing.TB) (*sandbox.Sandbox, *memAuditor) {
+	t.Helper()
+	requireSandbox(t)
+	a := &memAuditor{}
+	s := sandbox.New(&sandbox.Bubblewrap{}, &sandbox.Options{
+		Auditor: a,
+		Limits: sandbox.Limits{
+			Timeout: 20 * time.Second,
+			CPU:     5 * time.Second,
+			Memory:  512 << 20,
+			Scratch: 16 << 20,
+			Output:  64 << 10,
+		},
+	})
+	return s, a
+}
