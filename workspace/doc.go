@@ -1,0 +1,79 @@
+// Package workspace keeps users' uploaded files in per-user temporary
+// workspaces that are isolated, encrypted at rest and deleted on time.
+//
+// A [Manager] owns a root directory. [Manager.Open] returns a user's
+// [Workspace], creating it if absent; its methods create (streamed from an
+// io.Reader), open, stat, list, rename and remove files, import a zip
+// archive, and give a read-only [fs.FS] view:
+//
+//	m, err := workspace.New(ctx, "/var/lib/svc/workspaces", keyring, store, &workspace.Options{
+//		PlanResolver: func(ctx context.Context, user string) (string, error) { return plans.Of(ctx, user) },
+//	})
+//	defer m.Close()
+//	ws, err := m.Open(ctx, userPseudonym)
+//	_, err = ws.Create(ctx, "sales.csv", r)
+//	rc, err := ws.Open(ctx, "sales.csv")
+//
+// # Plans and expiry
+//
+// Each user is on a [Plan], named by Options.PlanResolver. The defaults
+// ([DefaultPlans]) follow the privacy policy: "free" deletes a workspace
+// after 1 hour without activity and every file 1 hour after its upload;
+// "paid" allows 7 days of inactivity and keeps every file at most 7 days, a
+// hard cap that activity never extends. The plan is resolved at every
+// check, so after a downgrade the stricter rule applies at the next one.
+//
+// Expiry is enforced twice: on access (an operation on an expired
+// workspace deletes it and returns [ErrExpired]; expired files are deleted
+// before an operation sees them) and by the janitor goroutine the Manager
+// runs ([Manager.Sweep] is one pass; [Manager.Close] stops it). Activity is
+// tracked in memory and persisted at most every Options.ActivityInterval.
+// [Options.OnEvent] receives a warning before a workspace expires, its
+// expiry and its deletion; each deletion is also an audit event.
+//
+// Deletion shreds the workspace's key (its data source "workspace/<ID>" in
+// the [Cipher]), so every ciphertext is unreadable at once, then moves the
+// directory to root/trash, removes it and syncs. Every step is idempotent
+// and the record is marked first, so [New] on the same root and store
+// finishes deletions a crash interrupted, removes directories no record
+// claims, and deletes what expired while no process ran.
+//
+// # Isolation and encryption at rest
+//
+// Every path is resolved inside the workspace directory through [os.Root].
+// File names never reach the disk: each file is stored as the ciphertext
+// of the [Cipher]'s streaming AEAD under a random ID, with the file ID
+// bound as associated data; names, sizes and upload times live in an
+// encrypted manifest in the same directory. The metadata [Store] holds
+// only the user's pseudonym, opaque IDs and times. Names are checked and
+// NFC-normalised by [ValidName]. privkit never creates symlinks or hard
+// links and refuses to read a file that is one ([ErrUnsafeFile]); anything
+// planted in a workspace directory is removed when the workspace loads.
+//
+// Writes are atomic: a file is written to a new data file, synced, and
+// only then named in a new manifest that replaces the old one by rename
+// followed by a directory sync. Readers never see half a file; concurrent
+// writers of one name each succeed and the last to commit wins. A write
+// that would exceed the plan's quota fails as soon as the stream crosses it
+// ([ErrQuota]) and leaves nothing behind.
+//
+// # Fleets
+//
+// Several instances may share one PostgreSQL store (workspacesql). Each
+// runs with its own Options.Node and keeps workspaces on its own disk; a
+// workspace's record names its node, and a manager deletes directories of
+// its own node only. A fleet routes each user to their node: the front
+// door hashes nothing and guesses nothing, it asks [Manager.Locate] (or
+// reads the record) and sends the request there, falling back to any node
+// for a user without a workspace; [Manager.Open] on the wrong node returns
+// a [*WrongNodeError] naming the right one. If a node is lost, its users'
+// workspaces are taken over (deleted and recreated empty) by another node
+// once they are idle past their TTL, or at once by [Manager.Delete].
+//
+// # Non-goals
+//
+// Workspaces are temporary scratch space, not durable storage: there are
+// no backups, versions or sharing between users, and no directories (names
+// are flat). Content on disk is protected by encryption, not by hiding
+// sizes: a ciphertext's length reveals its plaintext's approximate size.
+package workspace

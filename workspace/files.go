@@ -1,0 +1,568 @@
+package workspace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/inferlabs/privkit/audit"
+)
+
+// Workspace is one user's set of files. It is safe for concurrent use.
+// Get one from [Manager.Open]; it stays valid until the workspace expires
+// or is deleted (calls then return [ErrExpired]) or the manager closes
+// ([ErrClosed]).
+//
+// Every call counts as activity and first checks the plan: a workspace
+// idle past its TTL is deleted and the call returns ErrExpired; files past
+// their maximum age are deleted before the call looks at them.
+//
+// Names are validated and normalised by [ValidName]. On disk a file is a
+// ciphertext named by a random ID; names, sizes and upload times live in
+// the encrypted manifest.
+type Workspace struct {
+	m                *Manager
+	user, id, source string
+	dir              string
+
+	mu           sync.Mutex
+	rec          Record // as last persisted
+	root         *os.Root
+	files        map[string]*entry // by name; replaced wholesale on commit
+	used         int64             // bytes of committed files
+	pendingBytes int64             // bytes reserved by writes in flight
+	pendingFiles int               // writes in flight
+	lastActive   time.Time         // in memory
+	persisted    time.Time         // LastActive last written to the store
+	gone         error             // ErrExpired or ErrClosed once unusable
+}
+
+// User returns the pseudonym of the workspace's user.
+func (w *Workspace) User() string { return w.user }
+
+// ID returns the workspace's random ID.
+func (w *Workspace) ID() string { return w.id }
+
+// Dir returns the workspace's directory on disk. It holds only
+// ciphertext under random names; it is exposed for tests and
+// demonstrations, never for reading files around the API.
+func (w *Workspace) Dir() string { return w.dir }
+
+func (w *Workspace) alive() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.gone == nil
+}
+
+func (w *Workspace) markGoneLocked(err error) {
+	if w.gone == nil {
+		w.gone = err
+		w.root.Close()
+	}
+}
+
+func (w *Workspace) oldestLocked() time.Time {
+	var t time.Time
+	for _, e := range w.files {
+		if t.IsZero() || e.uploaded.Before(t) {
+			t = e.uploaded
+		}
+	}
+	return t
+}
+
+// begin checks the manager, the plan and expiry, deletes expired files and
+// records activity. Every operation starts with it.
+func (w *Workspace) begin(ctx context.Context) (Plan, error) {
+	if w.m.isClosed() {
+		return Plan{}, ErrClosed
+	}
+	plan, err := w.m.plan(ctx, w.user)
+	if err != nil {
+		return Plan{}, err
+	}
+	for {
+		now := w.m.now()
+		w.mu.Lock()
+		if w.gone != nil {
+			err := w.gone
+			w.mu.Unlock()
+			return Plan{}, err
+		}
+		if !now.Before(w.lastActive.Add(plan.IdleTTL)) {
+			rec := w.rec
+			w.mu.Unlock()
+			w.m.loadMu.Lock()
+			ok, err := w.m.expireLocked(ctx, rec, plan, now, "idle")
+			w.m.loadMu.Unlock()
+			if err != nil {
+				w.m.log.Warn("workspace: deleting expired workspace failed", "workspace", w.id, "err", err)
+			}
+			if ok {
+				return Plan{}, ErrExpired
+			}
+			continue
+		}
+		_, evs, err := w.expireFilesLocked(ctx, plan, now)
+		if err == nil {
+			w.lastActive = latest(w.lastActive, now)
+			err = w.persistLocked(ctx, false)
+		}
+		w.mu.Unlock()
+		w.m.emit(evs...)
+		return plan, err
+	}
+}
+
+// persistLocked writes the activity and oldest upload time to the store
+// when they changed enough (or force is set). If the store no longer has
+// this workspace (another node deleted or took it over), the workspace is
+// gone.
+func (w *Workspace) persistLocked(ctx context.Context, force bool) error {
+	oldest := w.oldestLocked()
+	if !force && w.lastActive.Sub(w.persisted) < w.m.activity && oldest.Equal(w.rec.OldestFile) {
+		return nil
+	}
+	cur, err := w.m.store.Get(ctx, w.user)
+	if err == nil && (cur.ID != w.id || cur.Deleting) || errors.Is(err, ErrNotFound) {
+		w.markGoneLocked(ErrExpired)
+		return ErrExpired
+	}
+	if err != nil {
+		return fmt.Errorf("workspace: save activity: %w", err)
+	}
+	rec := w.rec
+	rec.LastActive, rec.OldestFile = w.lastActive, oldest
+	got, err := w.m.store.Put(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("workspace: save activity: %w", err)
+	}
+	if got.ID != w.id || got.Deleting {
+		w.markGoneLocked(ErrExpired)
+		return ErrExpired
+	}
+	w.rec, w.persisted = got, w.lastActive
+	return nil
+}
+
+// commitLocked makes next the workspace's file set: it writes the
+// manifest, and only if that succeeds, switches.
+func (w *Workspace) commitLocked(ctx context.Context, next map[string]*entry) error {
+	if err := w.writeManifest(ctx, w.root, next); err != nil {
+		return err
+	}
+	w.files = next
+	w.used = 0
+	for _, e := range next {
+		w.used += e.size
+	}
+	return nil
+}
+
+// dropDataLocked removes the data files of entries that left the manifest,
+// syncs the directory and records each deletion.
+func (w *Workspace) dropDataLocked(ctx context.Context, reason string, es ...*entry) {
+	if len(es) == 0 {
+		return
+	}
+	for _, e := range es {
+		if err := w.root.Remove(e.id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			w.m.log.Warn("workspace: removing data file failed; removed at next load", "workspace", w.id, "err", err)
+		}
+	}
+	if err := syncRoot(w.root); err != nil {
+		w.m.log.Warn("workspace: sync after removal failed", "workspace", w.id, "err", err)
+	}
+	for _, e := range es {
+		w.m.audit(ctx, "workspace.file.delete", "workspace/"+w.id+"/file/"+e.id, w.user, reason, audit.Success)
+	}
+}
+
+// expireFilesLocked deletes the files past the plan's maximum age.
+func (w *Workspace) expireFilesLocked(ctx context.Context, plan Plan, now time.Time) (int, []Event, error) {
+	if plan.MaxFileAge <= 0 {
+		return 0, nil, nil
+	}
+	var expired []*entry
+	for _, e := range w.files {
+		if !now.Before(e.uploaded.Add(plan.MaxFileAge)) {
+			expired = append(expired, e)
+		}
+	}
+	if len(expired) == 0 {
+		return 0, nil, nil
+	}
+	next := maps.Clone(w.files)
+	for _, e := range expired {
+		delete(next, e.name)
+	}
+	if err := w.commitLocked(ctx, next); err != nil {
+		return 0, nil, err
+	}
+	w.dropDataLocked(ctx, "max_age", expired...)
+	evs := make([]Event, 0, 2*len(expired))
+	for _, e := range expired {
+		dl := e.uploaded.Add(plan.MaxFileAge)
+		evs = append(evs,
+			Event{Kind: EventExpired, User: w.user, Workspace: w.id, File: e.id, Time: now, Deadline: dl},
+			Event{Kind: EventDeleted, User: w.user, Workspace: w.id, File: e.id, Reason: "max_age", Time: now, Deadline: dl})
+	}
+	if err := w.persistLocked(ctx, false); err != nil {
+		return len(expired), evs, err
+	}
+	return len(expired), evs, nil
+}
+
+// Create writes the bytes of r, streamed and encrypted, as the file name,
+// replacing a file of that name. The write is atomic: until Create returns,
+// readers see the old file (or none); if it fails — r errors, ctx is
+// cancelled, the quota is reached mid-stream — nothing of it remains.
+// Concurrent Creates of one name are all atomic and the last to finish
+// wins. Create returns the new file's information.
+func (w *Workspace) Create(ctx context.Context, name string, r io.Reader) (fs.FileInfo, error) {
+	name, err := ValidName(name)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := w.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := w.writeData(ctx, name, r, plan, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.commitNew(ctx, plan, e); err != nil {
+		w.removeData(e.id)
+		return nil, err
+	}
+	return fileInfo{e}, nil
+}
+
+// writeData streams r into a new encrypted data file and returns its
+// uncommitted entry. limit, if positive, caps the file's size.
+func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, plan Plan, limit int64) (*entry, error) {
+	w.mu.Lock()
+	if w.gone != nil {
+		err := w.gone
+		w.mu.Unlock()
+		return nil, err
+	}
+	if plan.MaxFiles > 0 && w.files[name] == nil && len(w.files)+w.pendingFiles >= plan.MaxFiles {
+		w.mu.Unlock()
+		return nil, fmt.Errorf("%w: too many files", ErrQuota)
+	}
+	w.pendingFiles++
+	root := w.root
+	w.mu.Unlock()
+	qw := &quotaWriter{ctx: ctx, w: w, plan: plan, name: name, limit: limit}
+	defer func() {
+		w.mu.Lock()
+		w.pendingFiles--
+		w.pendingBytes -= qw.n
+		w.mu.Unlock()
+	}()
+
+	id := newID()
+	f, err := root.OpenFile(id, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, w.goneOr(fmt.Errorf("workspace: create data file: %w", err))
+	}
+	fail := func(err error) (*entry, error) {
+		f.Close()
+		_ = root.Remove(id)
+		return nil, w.goneOr(err)
+	}
+	ew, err := w.m.cipher.NewEncryptingWriter(ctx, w.source, f, fileAD(id))
+	if err != nil {
+		return fail(fmt.Errorf("workspace: encrypt: %w", err))
+	}
+	qw.dst = ew
+	buf := make([]byte, 256<<10)
+	if _, err := io.CopyBuffer(qw, struct{ io.Reader }{r}, buf); err != nil {
+		if errors.Is(err, ErrQuota) || errors.Is(err, ctx.Err()) && ctx.Err() != nil {
+			return fail(err)
+		}
+		return fail(fmt.Errorf("workspace: write: %w", err))
+	}
+	if err := ew.Close(); err != nil {
+		return fail(fmt.Errorf("workspace: encrypt: %w", err))
+	}
+	if err := f.Sync(); err != nil {
+		return fail(fmt.Errorf("workspace: sync: %w", err))
+	}
+	if err := f.Close(); err != nil {
+		_ = root.Remove(id)
+		return nil, w.goneOr(fmt.Errorf("workspace: close: %w", err))
+	}
+	return &entry{id: id, name: name, size: qw.n}, nil
+}
+
+// goneOr returns the reason the workspace is gone, if it is, else err: an
+// I/O error caused by a concurrent deletion reads as ErrExpired.
+func (w *Workspace) goneOr(err error) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gone != nil {
+		return w.gone
+	}
+	return err
+}
+
+func (w *Workspace) removeData(id string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gone == nil {
+		_ = w.root.Remove(id)
+	}
+}
+
+// quotaWriter reserves quota for each chunk before passing it on, so a
+// stream that grows past the plan fails at the chunk that crosses it.
+type quotaWriter struct {
+	ctx   context.Context
+	w     *Workspace
+	dst   io.Writer
+	plan  Plan
+	name  string
+	limit int64
+	n     int64 // bytes written and reserved
+}
+
+func (q *quotaWriter) Write(p []byte) (int, error) {
+	if err := q.ctx.Err(); err != nil {
+		return 0, err
+	}
+	k := int64(len(p))
+	if q.limit > 0 && q.n+k > q.limit {
+		return 0, fmt.Errorf("%w: archive entry too large", ErrQuota)
+	}
+	w := q.w
+	w.mu.Lock()
+	if q.plan.MaxBytes > 0 {
+		free := q.plan.MaxBytes - w.used - w.pendingBytes
+		if old := w.files[q.name]; old != nil {
+			free += old.size
+		}
+		if k > free {
+			w.mu.Unlock()
+			return 0, fmt.Errorf("%w: byte limit", ErrQuota)
+		}
+	}
+	w.pendingBytes += k
+	q.n += k
+	w.mu.Unlock()
+	return q.dst.Write(p)
+}
+
+// commitNew adds written entries to the manifest, replacing files of the
+// same names, after a final quota check.
+func (w *Workspace) commitNew(ctx context.Context, plan Plan, es ...*entry) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gone != nil {
+		return w.gone
+	}
+	now := w.m.now()
+	next := maps.Clone(w.files)
+	var replaced []*entry
+	for _, e := range es {
+		e.uploaded = now
+		if old := next[e.name]; old != nil {
+			replaced = append(replaced, old)
+		}
+		next[e.name] = e
+	}
+	var total int64
+	for _, e := range next {
+		total += e.size
+	}
+	if plan.MaxBytes > 0 && total > plan.MaxBytes {
+		return fmt.Errorf("%w: byte limit", ErrQuota)
+	}
+	if plan.MaxFiles > 0 && len(next) > plan.MaxFiles {
+		return fmt.Errorf("%w: too many files", ErrQuota)
+	}
+	if err := w.commitLocked(ctx, next); err != nil {
+		return err
+	}
+	w.dropDataLocked(ctx, "replaced", replaced...)
+	// The files are committed; a failure to record the new oldest upload
+	// time only delays the janitor until the next check.
+	if err := w.persistLocked(ctx, false); err != nil && !errors.Is(err, ErrExpired) {
+		w.m.log.Warn("workspace: save record failed", "workspace", w.id, "err", err)
+	}
+	return nil
+}
+
+// Open opens the file name for reading. The reader decrypts as it goes
+// and returns an error wrapping [ErrCorrupt] if the ciphertext was altered
+// or truncated; the caller closes it. A reader keeps reading the version
+// it opened even if the file is replaced or removed meanwhile.
+func (w *Workspace) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	e, root, err := w.lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return w.openEntry(ctx, root, e)
+}
+
+func (w *Workspace) openEntry(ctx context.Context, root *os.Root, e *entry) (*fileReader, error) {
+	f, _, err := openRegular(root, e.id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, w.goneOr(fmt.Errorf("workspace: open: %w", ErrNotFound))
+	}
+	if err != nil {
+		return nil, w.goneOr(err)
+	}
+	r, err := w.m.cipher.NewDecryptingReader(ctx, w.source, f, fileAD(e.id))
+	if err != nil {
+		f.Close()
+		return nil, w.goneOr(ErrCorrupt)
+	}
+	return &fileReader{r: r, f: f, e: e}, nil
+}
+
+func (w *Workspace) lookup(ctx context.Context, name string) (*entry, *os.Root, error) {
+	name, err := ValidName(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := w.begin(ctx); err != nil {
+		return nil, nil, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e := w.files[name]
+	if e == nil {
+		return nil, nil, fmt.Errorf("workspace: %w", ErrNotFound)
+	}
+	return e, w.root, nil
+}
+
+// fileReader decrypts a data file; it also serves as the fs.File of the
+// FS view.
+type fileReader struct {
+	r io.Reader
+	f *os.File
+	e *entry
+}
+
+func (r *fileReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = ErrCorrupt
+	}
+	return n, err
+}
+
+func (r *fileReader) Close() error               { return r.f.Close() }
+func (r *fileReader) Stat() (fs.FileInfo, error) { return fileInfo{r.e}, nil }
+
+// Stat returns information on the file name.
+func (w *Workspace) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
+	e, _, err := w.lookup(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return fileInfo{e}, nil
+}
+
+// List returns the workspace's files sorted by name.
+func (w *Workspace) List(ctx context.Context) ([]fs.FileInfo, error) {
+	if _, err := w.begin(ctx); err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	out := make([]fs.FileInfo, 0, len(w.files))
+	for _, e := range w.files {
+		out = append(out, fileInfo{e})
+	}
+	w.mu.Unlock()
+	slices.SortFunc(out, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}
+
+// Rename renames the file from to to. It fails with [ErrExist] if to is
+// taken. A rename keeps the file's upload time: it never extends the
+// file's maximum age.
+func (w *Workspace) Rename(ctx context.Context, from, to string) error {
+	from, err := ValidName(from)
+	if err != nil {
+		return err
+	}
+	if to, err = ValidName(to); err != nil {
+		return err
+	}
+	if _, err := w.begin(ctx); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gone != nil {
+		return w.gone
+	}
+	e := w.files[from]
+	switch {
+	case e == nil:
+		return fmt.Errorf("workspace: rename: %w", ErrNotFound)
+	case from == to:
+		return nil
+	case w.files[to] != nil:
+		return fmt.Errorf("workspace: rename: %w", ErrExist)
+	}
+	next := maps.Clone(w.files)
+	delete(next, from)
+	next[to] = &entry{id: e.id, name: to, size: e.size, uploaded: e.uploaded}
+	return w.commitLocked(ctx, next)
+}
+
+// Remove deletes the file name: it leaves the manifest, then its
+// ciphertext is removed and the directory synced. The deletion is
+// recorded in the audit log.
+func (w *Workspace) Remove(ctx context.Context, name string) error {
+	name, err := ValidName(name)
+	if err != nil {
+		return err
+	}
+	if _, err := w.begin(ctx); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.gone != nil {
+		return w.gone
+	}
+	e := w.files[name]
+	if e == nil {
+		return fmt.Errorf("workspace: remove: %w", ErrNotFound)
+	}
+	next := maps.Clone(w.files)
+	delete(next, name)
+	if err := w.commitLocked(ctx, next); err != nil {
+		return err
+	}
+	w.dropDataLocked(ctx, "user", e)
+	if err := w.persistLocked(ctx, false); err != nil && !errors.Is(err, ErrExpired) {
+		w.m.log.Warn("workspace: save record failed", "workspace", w.id, "err", err)
+	}
+	return nil
+}
+
+// fileInfo describes a workspace file. ModTime is the upload time.
+type fileInfo struct{ e *entry }
+
+func (fi fileInfo) Name() string       { return fi.e.name }
+func (fi fileInfo) Size() int64        { return fi.e.size }
+func (fi fileInfo) Mode() fs.FileMode  { return 0o400 }
+func (fi fileInfo) ModTime() time.Time { return fi.e.uploaded }
+func (fi fileInfo) IsDir() bool        { return false }
+func (fi fileInfo) Sys() any           { return nil }
