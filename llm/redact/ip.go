@@ -1,0 +1,146 @@
+package redact
+
+import (
+	"net/netip"
+	"strings"
+)
+
+// IP addresses.
+//
+// IPv4: four decimal octets 0–255 separated by dots, without leading zeros,
+// not part of a longer dotted sequence ("v1.2.3.4", "1.2.3.4.5" are not
+// addresses).
+//
+// IPv6: every textual form of RFC 4291 and RFC 5952 — full, with leading
+// zeros dropped, compressed with "::", with an embedded IPv4 address
+// ("::ffff:192.0.2.1", "64:ff9b::192.0.2.1") and with a zone
+// ("fe80::1%eth0") — validated by net/netip. A candidate is a maximal run
+// of hex digits, colons and dots holding at least two colons, not part of a
+// word; "14:03", MAC addresses and C++ "a::b" are not addresses.
+
+func findIPs(text string, dst []Finding) []Finding {
+	n4 := len(dst)
+	dst = findIPv4(text, dst)
+	v4 := dst[n4:]
+	return findIPv6(text, dst, v4)
+}
+
+func findIPv4(text string, dst []Finding) []Finding {
+	for i := 0; i < len(text); {
+		if !isDigit(text[i]) {
+			i++
+			continue
+		}
+		if i > 0 && (isWord(text[i-1]) || text[i-1] == '.') {
+			i = skipDotted(text, i)
+			continue
+		}
+		if end, ok := scanIPv4(text, i); ok && ipv4End(text, end) {
+			dst = append(dst, Finding{Kind: IPAddress, Start: i, End: end})
+			i = end
+			continue
+		}
+		i = skipDotted(text, i)
+	}
+	return dst
+}
+
+// ipv4End reports whether an IPv4 address may end before text[e]: not in
+// a word, not followed by another dotted part.
+func ipv4End(text string, e int) bool {
+	if e == len(text) {
+		return true
+	}
+	c := text[e]
+	return !isWord(c) && !(c == '.' && e+1 < len(text) && isAlnum(text[e+1]))
+}
+
+// skipDotted skips a run of word bytes and dots.
+func skipDotted(text string, i int) int {
+	for i < len(text) && (isWord(text[i]) || text[i] == '.') {
+		i++
+	}
+	return i
+}
+
+// scanIPv4 reads a dotted quad at text[i:].
+func scanIPv4(text string, i int) (int, bool) {
+	for part := 0; part < 4; part++ {
+		if part > 0 {
+			if i >= len(text) || text[i] != '.' {
+				return i, false
+			}
+			i++
+		}
+		s, v := i, 0
+		for i < len(text) && isDigit(text[i]) && i-s < 4 {
+			v = v*10 + int(text[i]-'0')
+			i++
+		}
+		if i == s || i-s > 3 || v > 255 || i-s > 1 && text[s] == '0' {
+			return i, false
+		}
+	}
+	return i, true
+}
+
+func isIPv6Char(c byte) bool { return isHex(c) || c == ':' || c == '.' }
+
+func findIPv6(text string, dst []Finding, v4 []Finding) []Finding {
+	for off := 0; ; {
+		k := strings.IndexByte(text[off:], ':')
+		if k < 0 {
+			return dst
+		}
+		c := off + k
+		// Expand to the maximal run of hex digits, colons and dots.
+		s := c
+		for s > off && isIPv6Char(text[s-1]) {
+			s--
+		}
+		e := c
+		for e < len(text) && isIPv6Char(text[e]) && e-s < 64 {
+			e++
+		}
+		off = e
+		if e-s >= 64 {
+			for off < len(text) && isIPv6Char(text[off]) {
+				off++
+			}
+			continue
+		}
+		if s > 0 && (isWord(text[s-1]) || text[s-1] == '%') {
+			continue
+		}
+		cand := text[s:e]
+		// Trim a sentence's final dot or colon.
+		for len(cand) > 0 && (cand[len(cand)-1] == '.' || cand[len(cand)-1] == ':' && !strings.HasSuffix(cand, "::")) {
+			cand = cand[:len(cand)-1]
+		}
+		if strings.Count(cand, ":") < 2 {
+			continue
+		}
+		end := s + len(cand)
+		if end < len(text) && isWord(text[end]) {
+			continue
+		}
+		a, err := netip.ParseAddr(cand)
+		if err != nil || !a.Is6() {
+			continue
+		}
+		// A zone: '%' and letters, digits, '_', '.', '-'.
+		if end+1 < len(text) && text[end] == '%' && isZoneChar(text[end+1]) {
+			z := end + 1
+			for z < len(text) && isZoneChar(text[z]) && z-end <= 16 {
+				z++
+			}
+			if _, err := netip.ParseAddr(text[s:z]); err == nil && (z == len(text) || !isWord(text[z])) {
+				end = z
+			}
+		}
+		dst = append(dst, Finding{Kind: IPAddress, Start: s, End: end})
+		off = max(off, end)
+	}
+}
+
+func isZoneChar(c byte) bool { return isAlnum(c) || c == '_' || c == '.' || c == '-' }
