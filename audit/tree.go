@@ -52,7 +52,7 @@ func loadFrontier(n uint64, hr tlog.HashReader) (*frontier, error) {
 	}
 	f := &frontier{n: n}
 	if n > 0 {
-		f.nodes = hs[:len(hs)-1:len(hs)-1]
+		f.nodes = hs[: len(hs)-1 : len(hs)-1]
 		f.last = hs[len(hs)-1]
 	}
 	return f, nil
