@@ -91,6 +91,9 @@ func (m *MemoryKeyStore) List(ctx context.Context, after string, limit int) ([]s
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	if limit <= 0 {
+		return nil, nil
+	}
 	m.mu.Lock()
 	ids := make([]string, 0, len(m.keysets))
 	for id := range m.keysets {
@@ -100,7 +103,7 @@ func (m *MemoryKeyStore) List(ctx context.Context, after string, limit int) ([]s
 	}
 	m.mu.Unlock()
 	sort.Strings(ids)
-	if limit >= 0 && len(ids) > limit {
+	if len(ids) > limit {
 		ids = ids[:limit]
 	}
 	return ids, nil

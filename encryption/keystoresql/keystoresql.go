@@ -1,0 +1,223 @@
+// Package keystoresql keeps the wrapped keysets of an [encryption.Keyring]
+// in SQLite or PostgreSQL.
+//
+// Open the database with privkit.OpenSQLite or privkit.OpenPostgres and
+// pass the handle to [New]; the store shares the database with privkit's
+// other backends (its table is encryption_keysets).
+//
+// # What a shred leaves behind
+//
+// [Store.Shred] deletes the wrapped keyset and keeps a tombstone row (the
+// source ID, version 0, no keyset, the time of the shred) so that the
+// source can never get keys again.
+//
+// On SQLite, which privkit opens with secure_delete=ON, the deleted bytes
+// are overwritten with zeros in the database file, and Shred then
+// checkpoints the write-ahead log into the database and truncates it, so the
+// wrapped keyset is in no file of the database (.db, -wal, -shm) when Shred
+// returns; the package's tests read those files byte for byte to check it.
+// Copies the host made of the database file before the shred are not
+// touched.
+//
+// On PostgreSQL, Shred runs VACUUM on the table after the delete commits.
+// The wrapped keyset may still exist, for a while, in: the table file's
+// free space (VACUUM makes the dead row's space reusable but does not zero
+// it; it is overwritten as new rows arrive, and VACUUM cannot remove a row
+// that an older transaction, anywhere in the database cluster, may still
+// see); write-ahead log segments, until checkpoints recycle them (typically
+// minutes to hours, per max_wal_size and wal_keep_size); replicas' copies of
+// both; and, for as long as they are kept, WAL archives and base backups.
+// Every one of those copies holds the keyset only wrapped by the KEK: it
+// becomes useless once the KEK that wrapped it is destroyed, which is why
+// the encryption package asks hosts to rotate the KEK (Keyring.RewrapAll)
+// within their backup retention and destroy the old one. Until then, a
+// backup taken before the shred plus the live KEK can still open that
+// source's data.
+package keystoresql
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/inferlabs/privkit/encryption"
+	"github.com/inferlabs/privkit/internal/clock"
+	"github.com/inferlabs/privkit/internal/sqldb"
+)
+
+// Store is an [encryption.KeyStore] and [encryption.KeyLister] in a SQL
+// database. It is safe for concurrent use, also by many processes sharing
+// one PostgreSQL database.
+type Store struct {
+	db  *sqldb.DB
+	now func() time.Time
+}
+
+var (
+	_ encryption.KeyStore  = (*Store)(nil)
+	_ encryption.KeyLister = (*Store)(nil)
+)
+
+// Options configure a [Store]. A nil *Options means all defaults.
+type Options struct {
+	// Now stamps tombstones with the time of the shred; nil means time.Now.
+	Now func() time.Time
+}
+
+const component = "encryption/keystoresql"
+
+var migrations = []sqldb.Migration{
+	{
+		Version: 1,
+		SQL: `CREATE TABLE IF NOT EXISTS encryption_keysets (
+	source_id TEXT NOT NULL PRIMARY KEY,
+	version INTEGER NOT NULL,
+	wrapped BLOB,
+	shredded_at INTEGER
+);`,
+		// COLLATE "C": source IDs order by bytes, as KeyLister promises.
+		Postgres: `CREATE TABLE IF NOT EXISTS encryption_keysets (
+	source_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+	version BIGINT NOT NULL,
+	wrapped BYTEA,
+	shredded_at BIGINT
+);`,
+	},
+}
+
+// New returns a Store over db, a handle from privkit.OpenSQLite or
+// privkit.OpenPostgres, creating or upgrading its table.
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	return NewWithOptions(ctx, db, nil)
+}
+
+// NewWithOptions is [New] with options; opts may be nil.
+func NewWithOptions(ctx context.Context, db *sql.DB, opts *Options) (*Store, error) {
+	w, err := sqldb.Wrap(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("keystoresql: %w", err)
+	}
+	if err := sqldb.Migrate(ctx, w, component, migrations); err != nil {
+		return nil, fmt.Errorf("keystoresql: %w", err)
+	}
+	if opts == nil {
+		opts = &Options{}
+	}
+	return &Store{db: w, now: clock.NowFunc(opts.Now)}, nil
+}
+
+// Get implements [encryption.KeyStore].
+func (s *Store) Get(ctx context.Context, sourceID string) ([]byte, int64, error) {
+	var version int64
+	var wrapped []byte
+	var shredded sql.NullInt64
+	err := s.db.QueryRow(ctx, "SELECT version, wrapped, shredded_at FROM encryption_keysets WHERE source_id = ?", sourceID).
+		Scan(&version, &wrapped, &shredded)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, 0, encryption.ErrUnknownSource
+	case err != nil:
+		return nil, 0, fmt.Errorf("keystoresql: get: %w", err)
+	case shredded.Valid:
+		return nil, 0, encryption.ErrShredded
+	case len(wrapped) == 0:
+		return nil, 0, errors.New("keystoresql: get: live row without a keyset")
+	}
+	return wrapped, version, nil
+}
+
+// Put implements [encryption.KeyStore].
+func (s *Store) Put(ctx context.Context, sourceID string, prev int64, wrapped []byte) error {
+	if len(wrapped) == 0 {
+		return errors.New("keystoresql: put: empty keyset")
+	}
+	var res sql.Result
+	var err error
+	if prev == 0 {
+		res, err = s.db.Exec(ctx, `INSERT INTO encryption_keysets (source_id, version, wrapped) VALUES (?, 1, ?)
+			ON CONFLICT (source_id) DO NOTHING`, sourceID, wrapped)
+	} else {
+		res, err = s.db.Exec(ctx, `UPDATE encryption_keysets SET wrapped = ?, version = version + 1
+			WHERE source_id = ? AND version = ? AND shredded_at IS NULL`, wrapped, sourceID, prev)
+	}
+	if err != nil {
+		return fmt.Errorf("keystoresql: put: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("keystoresql: put: %w", err)
+	}
+	if n == 1 {
+		return nil
+	}
+	// Lost: tell a shredded source from a concurrent writer.
+	var shredded sql.NullInt64
+	err = s.db.QueryRow(ctx, "SELECT shredded_at FROM encryption_keysets WHERE source_id = ?", sourceID).Scan(&shredded)
+	switch {
+	case err == nil && shredded.Valid:
+		return encryption.ErrShredded
+	case err == nil || errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("%w: stored version is not %d", encryption.ErrConflict, prev)
+	default:
+		return fmt.Errorf("keystoresql: put: %w", err)
+	}
+}
+
+// Shred implements [encryption.KeyStore]. It deletes the row and writes a
+// tombstone in one transaction, then on SQLite checkpoints and truncates the
+// write-ahead log, and on PostgreSQL vacuums the table. If that last step
+// fails, the shred has taken effect but its traces may remain: Shred
+// returns the error, and calling it again retries the cleanup.
+func (s *Store) Shred(ctx context.Context, sourceID string) error {
+	at := s.now().UnixNano()
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.Exec(ctx, "DELETE FROM encryption_keysets WHERE source_id = ?", sourceID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO encryption_keysets (source_id, version, wrapped, shredded_at) VALUES (?, 0, NULL, ?)
+			ON CONFLICT (source_id) DO UPDATE SET wrapped = NULL, version = 0,
+				shredded_at = COALESCE(encryption_keysets.shredded_at, excluded.shredded_at)`, sourceID, at)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("keystoresql: shred: %w", err)
+	}
+	switch s.db.Dialect {
+	case sqldb.SQLite:
+		if err := s.db.CheckpointTruncate(ctx); err != nil {
+			return fmt.Errorf("keystoresql: shred recorded, but the write-ahead log still holds the keyset: %w", err)
+		}
+	case sqldb.Postgres:
+		if _, err := s.db.Exec(ctx, "VACUUM encryption_keysets"); err != nil {
+			return fmt.Errorf("keystoresql: shred recorded, but VACUUM failed: %w", err)
+		}
+	}
+	return nil
+}
+
+// List implements [encryption.KeyLister].
+func (s *Store) List(ctx context.Context, after string, limit int) ([]string, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.db.Query(ctx, `SELECT source_id FROM encryption_keysets
+		WHERE shredded_at IS NULL AND source_id > ? ORDER BY source_id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("keystoresql: list: %w", err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("keystoresql: list: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("keystoresql: list: %w", err)
+	}
+	return ids, nil
+}
