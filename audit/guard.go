@@ -282,4 +282,3 @@ func (g *Guard) each(ctx context.Context, f Filter, fn func(*Entry)) error {
 		f.Start = p.Next
 	}
 }
-
