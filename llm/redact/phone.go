@@ -149,15 +149,21 @@ func scanPhone(text string, i int, pr *phoneRun) bool {
 
 // continuesCode reports whether the run at text[i] continues a code
 // written in groups of four capitals or digits ("NL87 BZBM 0765 0997 74",
-// an IBAN): a space, four such characters, and no word before them.
+// an IBAN): a space, four such characters with at least one capital, and no
+// word before them.
 func continuesCode(text string, i int) bool {
 	if i < 5 || text[i-1] != ' ' {
 		return false
 	}
+	upper := false
 	for k := i - 5; k < i-1; k++ {
 		if !isUpperDigit(text[k]) {
 			return false
 		}
+		upper = upper || isUpper(text[k])
+	}
+	if !upper {
+		return false
 	}
 	return i == 5 || !isWord(text[i-6])
 }
@@ -192,7 +198,7 @@ func phoneShape(pr *phoneRun) bool {
 		}
 		return internationalPhone(pr)
 	}
-	if len(d) >= 12 && d[0] == '0' && d[1] == '0' && lens[0] == 2 || lens[0] > 4 && d[0] == '0' && d[1] == '0' {
+	if d[0] == '0' && len(d) > 1 && d[1] == '0' && !pr.paren[0] && lens[0] >= 2 {
 		return internationalPhone(pr) // 00 prefix
 	}
 	slash := containsByte(string(pr.seps), '/')
