@@ -55,20 +55,23 @@ type Bubblewrap struct {
 
 var _ Engine = (*Bubblewrap)(nil)
 
-// wrapper runs inside the sandbox as /bin/sh -c wrapper sh COLLECT CPU
+// wrapper is the sandbox's pid 1, run as /bin/sh -c wrapper sh COLLECT CPU
 // CPUHARD AS NPROC NOFILE ARGV...: it reports that setup is done, sets the
-// limits, runs the command, and, when asked and the command succeeded,
-// streams the output directory as a tar over fd 3. The command never gets
-// fd 3. No value is ever interpolated into the script.
+// limits, runs the command as its child, and, when asked and the command
+// succeeded, streams the output directory as a tar over fd 3. The command
+// never gets fd 3. No value is ever interpolated into the script.
+//
+// Being pid 1 and waiting for the command, it passes the command's resource
+// use up to bwrap and so to us; bwrap's own pid 1 would exit without that.
+// When it exits the kernel kills whatever the command left behind.
 const wrapper = `printf S >&3 || exit 125
 collect=$1 cpu=$2 cpuhard=$3 as=$4 nproc=$5 nofile=$6
 shift 6
 unset PWD OLDPWD
 ulimit -c 0 && ulimit -S -t "$cpu" && ulimit -H -t "$cpuhard" && ulimit -v "$as" && ulimit -p "$nproc" && ulimit -n "$nofile" || exit 125
-if [ "$collect" = 0 ]; then exec 3>&-; exec "$@"; fi
 (exec 3>&- && exec "$@")
 rc=$?
-if [ "$rc" = 0 ]; then cd /work/out && tar -cf - . >&3 || exit 125; fi
+if [ "$collect" = 1 ] && [ "$rc" = 0 ]; then cd /work/out && tar -cf - . >&3 || exit 125; fi
 exit "$rc"
 `
 
@@ -121,7 +124,7 @@ func (b *Bubblewrap) args(lim Limits) []string {
 	return []string{
 		"--unshare-all", "--unshare-user", "--disable-userns",
 		"--cap-drop", "ALL",
-		"--die-with-parent", "--new-session",
+		"--die-with-parent", "--new-session", "--as-pid-1",
 		"--uid", strconv.Itoa(nobody), "--gid", strconv.Itoa(nobody),
 		"--hostname", "sandbox",
 		"--ro-bind", "/usr", "/usr",
@@ -196,7 +199,7 @@ func (b *Bubblewrap) Exec(ctx context.Context, job *Job) (exit *Exit, err error)
 	}
 	cpu := int64(cpuSeconds(lim.CPU) / time.Second)
 	args = append(args,
-		"--remount-ro", "/",
+		"--remount-ro", "/", "--remount-ro", "/dev",
 		"--chdir", ScratchDir,
 		"--", "/bin/sh", "-c", wrapper, "sh",
 		collect,
@@ -235,6 +238,7 @@ func (b *Bubblewrap) Exec(ctx context.Context, job *Job) (exit *Exit, err error)
 	}
 	cmd.WaitDelay = 5 * time.Second
 
+	closeInheritedOnExec()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		if errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission) {
@@ -342,6 +346,25 @@ func parents(p string) []string {
 		ds = append([]string{d}, ds...)
 	}
 	return ds
+}
+
+// closeInheritedOnExec marks every descriptor of this process above stderr
+// close-on-exec. Go opens its own files that way, but a descriptor the
+// process inherited without the flag (from a supervisor, a shell, cgo code)
+// would otherwise pass through bwrap into the sandbox. The descriptors of a
+// Job reach the sandbox anyway: ExtraFiles are duplicated for the child.
+func closeInheritedOnExec() {
+	d, err := os.Open("/proc/self/fd")
+	if err != nil {
+		return
+	}
+	defer d.Close()
+	names, _ := d.Readdirnames(-1)
+	for _, n := range names {
+		if fd, err := strconv.Atoi(n); err == nil && fd > 2 {
+			syscall.CloseOnExec(fd)
+		}
+	}
 }
 
 // headWriter keeps the first max bytes written to it.

@@ -111,7 +111,7 @@ func TestRunStdinArgvEnv(t *testing.T) {
 	assert.Contains(t, string(res.Stdout), "TMPDIR", "DefaultEnv applies")
 
 	res, err = s.Run(context.Background(), newMemFiles("u_4", nil), sandbox.Spec{
-		Argv:  []string{"/usr/bin/python3", "-c", "import os,sys; print(sys.argv[1:], [k for k in os.environ if k != 'LC_CTYPE']); print(sys.stdin.read())", "x", "y"},
+		Argv: []string{"/usr/bin/python3", "-c", "import os,sys; print(sys.argv[1:], [k for k in os.environ if k != 'LC_CTYPE']); print(sys.stdin.read())", "x", "y"},
 		// python3 sets LC_CTYPE itself when the locale is C (PEP 538).
 		Env:   []string{"A=b"},
 		Stdin: strings.NewReader("from stdin"),
