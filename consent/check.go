@@ -106,7 +106,7 @@ func (m *Manager) decide(e *entry, i int, j *jurisdiction, gpc bool) Result {
 	if gpc && p.GPC && j.gpc {
 		if valid && st.rec.Granted && st.rec.Method == MethodConfirm {
 			res.Allowed, res.Reason = true, ReasonGranted
-		} else if valid && st.rec.Granted {
+		} else if valid && (st.rec.Granted || st.conflict) {
 			res.Reason = ReasonConflict
 		} else {
 			res.Reason = ReasonGPC

@@ -80,7 +80,9 @@ type Decision struct {
 	// Region is the subject's normalised region when deciding ("" if
 	// unknown); see [NormalizeRegion].
 	Region string `json:"region,omitempty"`
-	// Time is when the subject decided, UTC. Zero when recording means now.
+	// Time is when the subject decided, UTC. Zero when recording means
+	// now; a time before 2000 or more than 5 minutes ahead of the clock is
+	// an [ErrInvalidDecision].
 	Time time.Time `json:"time"`
 	// IP is the origin address truncated to /24 (IPv4) or /48 (IPv6);
 	// [Manager.Record] truncates what it is given.
@@ -103,6 +105,10 @@ type Meta struct {
 
 // maxFutureSkew is how far in the future a decision's time may lie.
 const maxFutureSkew = 5 * time.Minute
+
+// minDecisionTime is the earliest decision time accepted; it keeps times
+// within what stores can represent.
+var minDecisionTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Grant records that subject agrees to purpose. It is [Manager.Record] with
 // Granted true.
@@ -196,6 +202,9 @@ func (m *Manager) validate(d Decision) (Decision, error) {
 	}
 	if d.Time.After(now.Add(maxFutureSkew)) {
 		return Decision{}, fmt.Errorf("%w: time is in the future", ErrInvalidDecision)
+	}
+	if d.Time.Before(minDecisionTime) {
+		return Decision{}, fmt.Errorf("%w: time is before 2000", ErrInvalidDecision)
 	}
 	d.Time = d.Time.UTC()
 	d.Seq = 0
