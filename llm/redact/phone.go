@@ -186,6 +186,9 @@ func skipPhoneRun(text string, j int) int {
 
 func phoneShape(pr *phoneRun) bool {
 	d, lens := pr.digits, pr.lens
+	if len(d) < 8 {
+		return false // every shape below has at least 8 digits
+	}
 	// '/' only after the first group (German area codes).
 	for g, s := range pr.seps {
 		if s == '/' && g != 1 {
