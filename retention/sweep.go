@@ -1,0 +1,504 @@
+package retention
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/inferlabs/privkit/audit"
+)
+
+// SweepOptions tune one [Manager.Sweep]. A nil *SweepOptions means a real
+// sweep of every due item.
+type SweepOptions struct {
+	// DryRun lists what a sweep would delete and changes nothing.
+	DryRun bool
+	// Limit caps the items processed; 0 means all due items.
+	Limit int
+}
+
+// Outcome is what a sweep did with one item.
+type Outcome string
+
+// Sweep outcomes.
+const (
+	OutcomeDeleted     Outcome = "deleted"
+	OutcomeWouldDelete Outcome = "would_delete"
+	OutcomeHeld        Outcome = "held"
+	OutcomeNotDue      Outcome = "not_due"
+	OutcomeFailed      Outcome = "failed"
+	OutcomePending     Outcome = "pending"
+	// OutcomeLost: another instance took the item over (its lease lapsed).
+	OutcomeLost Outcome = "lost"
+)
+
+// SweepResult is one item's line in a [SweepReport].
+type SweepResult struct {
+	ItemID   string  `json:"item_id"`
+	Category string  `json:"category"`
+	System   string  `json:"system"`
+	Outcome  Outcome `json:"outcome"`
+	Attempt  int     `json:"attempt,omitempty"`
+	// Error is a short, non-personal description of a failure.
+	Error string `json:"error,omitempty"`
+	// Holds lists the holds that kept a held item.
+	Holds []string `json:"holds,omitempty"`
+}
+
+// SweepReport says what a sweep did.
+type SweepReport struct {
+	DryRun   bool      `json:"dry_run"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Counts per outcome.
+	Deleted, WouldDelete, Held, Failed, Pending, NotDue, Lost int
+	// Results lists every item visited, in the order visited.
+	Results []SweepResult `json:"results"`
+	// Overdue lists the items past due plus the grace period and not held:
+	// the alarm. A sweep that leaves items overdue logs a warning and
+	// records a "retention.overdue" audit event.
+	Overdue []Item `json:"overdue,omitempty"`
+}
+
+func (r *SweepReport) add(res SweepResult) {
+	switch res.Outcome {
+	case OutcomeDeleted:
+		r.Deleted++
+	case OutcomeWouldDelete:
+		r.WouldDelete++
+	case OutcomeHeld:
+		r.Held++
+	case OutcomeFailed:
+		r.Failed++
+	case OutcomePending:
+		r.Pending++
+	case OutcomeNotDue:
+		r.NotDue++
+	case OutcomeLost:
+		r.Lost++
+	}
+	r.Results = append(r.Results, res)
+}
+
+// Sweep deletes every item that is due, not held, and not claimed by
+// another live instance, calling the Deleter registered for each item's
+// system with the DeleterTimeout. Each step is journaled in the store
+// (claimed → deleting → deleted, or failed with a retry time, or pending),
+// so that a sweep interrupted by a crash is resumed by the next sweep of
+// any instance once the claim's lease lapses, without losing an item; the
+// Deleter contract (idempotent) makes the resumed call harmless. Each
+// deletion and each failure is an audit event.
+//
+// A failed or timed-out item stays tracked and is retried after a backoff;
+// once past due plus Grace it is reported in SweepReport.Overdue. The
+// error is non-nil only when the store fails or ctx ends; the report then
+// covers what was done.
+func (m *Manager) Sweep(ctx context.Context, opts *SweepOptions) (*SweepReport, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	var o SweepOptions
+	if opts != nil {
+		o = *opts
+	}
+	rep := &SweepReport{DryRun: o.DryRun, Started: m.now()}
+	holds, err := m.store.ListHolds(ctx, true)
+	if err != nil {
+		return nil, fmt.Errorf("retention: sweep: %w", err)
+	}
+	if o.DryRun {
+		err = m.dryRun(ctx, o, holds, rep)
+	} else {
+		err = m.sweep(ctx, o, holds, rep)
+	}
+	if err != nil {
+		rep.Finished = m.now()
+		return rep, err
+	}
+	rep.Overdue, err = m.Overdue(ctx)
+	rep.Finished = m.now()
+	if err != nil {
+		return rep, err
+	}
+	if len(rep.Overdue) > 0 {
+		m.log.WarnContext(ctx, "retention: items overdue for deletion", "count", len(rep.Overdue), "grace", m.opts.Grace)
+		m.audit(ctx, audit.Event{
+			Time: rep.Finished, Actor: "service:retention", Action: "retention.overdue",
+			Resource: "retention/inventory", Outcome: audit.Error,
+			Attrs: []audit.Attr{audit.Int("items", int64(len(rep.Overdue)))},
+		})
+	}
+	return rep, nil
+}
+
+func (m *Manager) dryRun(ctx context.Context, o SweepOptions, holds []Hold, rep *SweepReport) error {
+	now := m.now()
+	after, n := "", 0
+	for {
+		items, err := m.store.ListItems(ctx, ItemFilter{DueBy: now, States: liveStates, After: after, Limit: m.opts.BatchSize})
+		if err != nil {
+			return fmt.Errorf("retention: sweep: %w", err)
+		}
+		if len(items) == 0 {
+			return nil
+		}
+		after = items[len(items)-1].ID
+		for _, it := range items {
+			if o.Limit > 0 && n >= o.Limit {
+				return nil
+			}
+			n++
+			res := SweepResult{ItemID: it.ID, Category: it.Category, System: it.System}
+			d, err := m.policy.Evaluate(it, holds, now)
+			switch {
+			case err != nil:
+				res.Outcome, res.Error = OutcomeFailed, "unknown category"
+			case len(d.Held) > 0:
+				res.Outcome, res.Holds = OutcomeHeld, d.Held
+			case !dueNow(it, d, now):
+				res.Outcome = OutcomeNotDue
+			case m.deleter(it.System) == nil:
+				res.Outcome, res.Error = OutcomeFailed, errorKind(ErrNoDeleter)
+			default:
+				res.Outcome = OutcomeWouldDelete
+			}
+			rep.add(res)
+		}
+	}
+}
+
+func (m *Manager) sweep(ctx context.Context, o SweepOptions, holds []Hold, rep *SweepReport) error {
+	after, n := "", 0
+	for {
+		limit := m.opts.BatchSize
+		if o.Limit > 0 && o.Limit-n < limit {
+			limit = o.Limit - n
+		}
+		if limit <= 0 {
+			return nil
+		}
+		now := m.now()
+		batch, err := m.store.Claim(ctx, ClaimRequest{
+			Owner: m.opts.Instance, Now: now, LeaseUntil: now.Add(m.opts.Lease),
+			DueBy: now, After: after, Limit: limit,
+		})
+		if err != nil {
+			return fmt.Errorf("retention: sweep: claim: %w", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		after = batch[len(batch)-1].ID
+		for i, it := range batch {
+			if err := ctx.Err(); err != nil {
+				m.releaseAll(batch[i:])
+				return fmt.Errorf("retention: sweep: %w", err)
+			}
+			n++
+			res, err := m.processClaimed(ctx, it, holds, causeSweep)
+			if err != nil {
+				m.releaseAll(batch[i+1:])
+				return err
+			}
+			rep.add(res.sweepResult(it))
+		}
+	}
+}
+
+// releaseAll gives back claims a stopped sweep will not process, so that
+// they need not wait for their lease to lapse. Best effort: a failure only
+// delays the items until the lease lapses.
+func (m *Manager) releaseAll(items []Item) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, it := range items {
+		_ = m.store.Record(ctx, JournalEntry{ItemID: it.ID, Attempt: it.Attempts, Owner: it.Owner, Step: StepReleased, At: m.now()})
+	}
+}
+
+type cause int
+
+const (
+	causeSweep cause = iota
+	causeErasure
+)
+
+// processed is the outcome of processing one claimed item.
+type processed struct {
+	status     ResultStatus // deleted, held, pending, failed; "" when not due or lost
+	outcome    Outcome
+	holds      []string
+	method     ErasureMethod
+	task       string
+	expectedBy time.Time
+	errKind    string
+	at         time.Time
+}
+
+func (p processed) sweepResult(it Item) SweepResult {
+	return SweepResult{ItemID: it.ID, Category: it.Category, System: it.System, Outcome: p.outcome,
+		Attempt: it.Attempts, Error: p.errKind, Holds: p.holds}
+}
+
+// processClaimed decides and, if allowed, deletes one item this instance
+// has claimed. For the sweeper the item must be due; for an erasure request
+// only holds stop it. The error is non-nil only for store failures.
+func (m *Manager) processClaimed(ctx context.Context, it Item, holds []Hold, c cause) (processed, error) {
+	now := m.now()
+	rec := func(e JournalEntry) error {
+		e.ItemID, e.Attempt, e.Owner = it.ID, it.Attempts, it.Owner
+		if e.At.IsZero() {
+			e.At = m.now()
+		}
+		return m.store.Record(ctx, e)
+	}
+	lost := func(err error) (processed, error) {
+		if errors.Is(err, ErrConflict) {
+			return processed{outcome: OutcomeLost}, nil
+		}
+		return processed{}, fmt.Errorf("retention: journal: %w", err)
+	}
+	d, err := m.policy.Evaluate(it, holds, now)
+	if err != nil {
+		kind := "unknown category"
+		if err := rec(JournalEntry{Step: StepFailed, Error: kind, NextAttemptAt: now.Add(m.backoff(it.Attempts))}); err != nil {
+			return lost(err)
+		}
+		return processed{status: ResultFailed, outcome: OutcomeFailed, errKind: kind, at: now}, nil
+	}
+	if len(d.Held) > 0 {
+		if err := rec(JournalEntry{Step: StepReleased}); err != nil {
+			return lost(err)
+		}
+		return processed{status: ResultHeld, outcome: OutcomeHeld, holds: d.Held, at: now}, nil
+	}
+	if c == causeSweep && !dueNow(it, d, now) {
+		if err := rec(JournalEntry{Step: StepReleased, NextAttemptAt: d.DueAt}); err != nil {
+			return lost(err)
+		}
+		return processed{outcome: OutcomeNotDue}, nil
+	}
+	// A pending deletion at a vendor whose automatic deletion is done by
+	// now needs no further call.
+	if it.State == StateClaimed && it.Method == MethodVendorAuto && !it.NextAttemptAt.IsZero() && !now.Before(it.NextAttemptAt) {
+		return m.finish(ctx, it, rec, MethodVendorAuto, it.Task, c, d)
+	}
+	del := m.deleter(it.System)
+	method := MethodDirect
+	if mr, ok := del.(interface{ Method() ErasureMethod }); ok {
+		method = mr.Method()
+	}
+	if err := rec(JournalEntry{Step: StepDeleting, Method: method}); err != nil {
+		return lost(err)
+	}
+	var callErr error
+	if del == nil {
+		callErr = ErrNoDeleter
+	} else {
+		callErr = m.call(ctx, func(ctx context.Context) error { return del.Delete(ctx, it) })
+	}
+	var pe *PendingError
+	switch {
+	case callErr == nil:
+		return m.finish(ctx, it, rec, method, "", c, d)
+	case errors.As(callErr, &pe):
+		if pe.Method == MethodVendorAuto && !pe.ExpectedBy.IsZero() && !m.now().Before(pe.ExpectedBy) {
+			return m.finish(ctx, it, rec, MethodVendorAuto, pe.Task, c, d)
+		}
+		next := pe.ExpectedBy
+		if pe.Method != MethodVendorAuto || next.IsZero() {
+			next = m.now().Add(m.opts.PendingRecheck)
+		}
+		if err := rec(JournalEntry{Step: StepPending, Method: pe.Method, Task: pe.Task, NextAttemptAt: next}); err != nil {
+			return lost(err)
+		}
+		m.auditItem(ctx, it, "retention.item.deletion_pending", audit.Success, c, pe.Method, "")
+		return processed{status: ResultPending, outcome: OutcomePending, method: pe.Method, task: pe.Task, expectedBy: pe.ExpectedBy, at: m.now()}, nil
+	default:
+		kind := errorKind(callErr)
+		if err := rec(JournalEntry{Step: StepFailed, Error: kind, NextAttemptAt: m.now().Add(m.backoff(it.Attempts))}); err != nil {
+			return lost(err)
+		}
+		m.log.WarnContext(ctx, "retention: deletion failed", "item", it.ID, "system", it.System, "attempt", it.Attempts, "error", kind)
+		m.auditItem(ctx, it, "retention.item.deletion_failed", audit.Error, c, method, kind)
+		return processed{status: ResultFailed, outcome: OutcomeFailed, method: method, errKind: kind, at: m.now()}, nil
+	}
+}
+
+func (m *Manager) finish(ctx context.Context, it Item, rec func(JournalEntry) error, method ErasureMethod, task string, c cause, d Decision) (processed, error) {
+	at := m.now()
+	if err := rec(JournalEntry{Step: StepDeleted, Method: method, Task: task, At: at}); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return processed{outcome: OutcomeLost}, nil
+		}
+		return processed{}, fmt.Errorf("retention: journal: %w", err)
+	}
+	m.auditItem(ctx, it, "retention.item.deleted", audit.Success, c, method, "", audit.String("rule", ruleString(d)))
+	return processed{status: ResultDeleted, outcome: OutcomeDeleted, method: method, task: task, at: at}, nil
+}
+
+// dueNow reports whether the sweeper may delete it: the policy says so, or
+// the item became due earlier (its stored DueAt passed) and no retention or
+// hold stops it now. An upgrade or a policy change never resurrects data
+// that was due for deletion.
+func dueNow(it Item, d Decision, now time.Time) bool {
+	if d.Delete {
+		return true
+	}
+	return len(d.Held) == 0 && !it.DueAt.IsZero() && !now.Before(it.DueAt) &&
+		!d.RetainForever && !d.RetainUntil.After(now)
+}
+
+func ruleString(d Decision) string {
+	if d.DeleteRule == nil {
+		return ""
+	}
+	return d.DeleteRule.String()
+}
+
+func (m *Manager) auditItem(ctx context.Context, it Item, action string, out audit.Outcome, c cause, method ErasureMethod, errKind string, extra ...audit.Attr) {
+	purpose := "retention_policy"
+	if c == causeErasure {
+		purpose = "erasure_request"
+	}
+	attrs := []audit.Attr{
+		audit.String("category", it.Category), audit.String("system", it.System),
+		audit.Int("attempt", int64(it.Attempts)), audit.String("method", string(method)),
+	}
+	if it.Vendor != "" {
+		attrs = append(attrs, audit.String("vendor", it.Vendor))
+	}
+	if errKind != "" {
+		attrs = append(attrs, audit.String("error", errKind))
+	}
+	m.audit(ctx, audit.Event{
+		Time: m.now(), Actor: "service:retention", Action: action,
+		Resource: it.System + "/" + it.ID, Subject: it.Subject, Purpose: purpose, Outcome: out,
+		Attrs: append(attrs, extra...),
+	})
+}
+
+func (m *Manager) backoff(attempt int) time.Duration {
+	d := m.opts.RetryBackoff
+	for i := 1; i < attempt && d < m.opts.MaxBackoff; i++ {
+		d *= 2
+	}
+	return min(d, m.opts.MaxBackoff)
+}
+
+// call runs fn with the DeleterTimeout in a goroutine the Manager owns, so
+// that a callee that ignores its context cannot stall the caller; Close
+// waits for such stragglers.
+func (m *Manager) call(ctx context.Context, fn func(context.Context) error) error {
+	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return ErrClosed
+	}
+	m.wg.Add(1)
+	m.mu.RUnlock()
+	cctx, cancel := context.WithTimeout(ctx, m.opts.DeleterTimeout)
+	done := make(chan error, 1)
+	go func() {
+		defer m.wg.Done()
+		defer cancel()
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("retention: deleter panicked")
+			}
+		}()
+		done <- fn(cctx)
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-cctx.Done():
+		return cctx.Err()
+	}
+}
+
+// Overdue returns the items past due plus Grace that are neither deleted
+// nor held: deletions that failed or hung, or a sweeper that is not
+// running. It is the alarm to watch.
+func (m *Manager) Overdue(ctx context.Context) ([]Item, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	now := m.now()
+	items, err := m.store.ListItems(ctx, ItemFilter{DueBy: now.Add(-m.opts.Grace), States: liveStates})
+	if err != nil {
+		return nil, fmt.Errorf("retention: overdue: %w", err)
+	}
+	if len(items) == 0 {
+		return nil, nil
+	}
+	holds, err := m.store.ListHolds(ctx, true)
+	if err != nil {
+		return nil, fmt.Errorf("retention: overdue: %w", err)
+	}
+	var out []Item
+	for _, it := range items {
+		d, err := m.policy.Evaluate(it, holds, now)
+		if err == nil && len(d.Held) > 0 {
+			continue
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// Journal returns an item's deletion journal, oldest first.
+func (m *Manager) Journal(ctx context.Context, itemID string) ([]JournalEntry, error) {
+	if err := m.check(); err != nil {
+		return nil, err
+	}
+	j, err := m.store.JournalOf(ctx, itemID)
+	if err != nil {
+		return nil, fmt.Errorf("retention: journal: %w", err)
+	}
+	return j, nil
+}
+
+// ConfirmErasure records that a pending manual erasure of item id was done
+// by by (a person, as "kind:id"), with evidence (a ticket reference). The
+// item becomes deleted and the requests waiting for it can complete on
+// their next [Manager.ProcessRequest].
+func (m *Manager) ConfirmErasure(ctx context.Context, id, by, evidence string) error {
+	if err := m.check(); err != nil {
+		return err
+	}
+	if by == "" {
+		return fmt.Errorf("%w: a confirmation needs who confirmed", ErrInvalid)
+	}
+	now := m.now()
+	claimed, err := m.store.Claim(ctx, ClaimRequest{Owner: m.opts.Instance, Now: now, LeaseUntil: now.Add(m.opts.Lease), IDs: []string{id}, Force: true, Limit: 1})
+	if err != nil {
+		return fmt.Errorf("retention: confirm erasure: %w", err)
+	}
+	if len(claimed) == 0 {
+		it, err := m.store.GetItem(ctx, id)
+		if err != nil {
+			return fmt.Errorf("retention: confirm erasure: %w", err)
+		}
+		if it.State == StateDeleted {
+			return nil
+		}
+		return fmt.Errorf("retention: confirm erasure: %w", ErrConflict)
+	}
+	it := claimed[0]
+	if it.Method != MethodManual {
+		m.releaseAll(claimed)
+		return fmt.Errorf("%w: item has no pending manual erasure", ErrInvalid)
+	}
+	e := JournalEntry{ItemID: it.ID, Attempt: it.Attempts, Owner: it.Owner, Step: StepDeleted, At: now, Method: MethodManual, Task: evidence}
+	if err := m.store.Record(ctx, e); err != nil {
+		return fmt.Errorf("retention: confirm erasure: %w", err)
+	}
+	m.audit(ctx, audit.Event{
+		Time: now, Actor: by, Action: "retention.item.deleted", Resource: it.System + "/" + it.ID,
+		Subject: it.Subject, Purpose: "erasure_confirmation", Outcome: audit.Success,
+		Attrs: []audit.Attr{audit.String("category", it.Category), audit.String("system", it.System), audit.String("method", string(MethodManual))},
+	})
+	return nil
+}
