@@ -322,7 +322,9 @@ func (m *Manager) processErasure(ctx context.Context, r Request) (*Result, error
 	for _, l := range lines {
 		out = append(out, l)
 	}
-	slices.SortFunc(out, func(a, b ErasureResult) int { return cmp.Or(cmp.Compare(a.System, b.System), cmp.Compare(a.ItemID, b.ItemID)) })
+	slices.SortFunc(out, func(a, b ErasureResult) int {
+		return cmp.Or(cmp.Compare(a.System, b.System), cmp.Compare(a.ItemID, b.ItemID))
+	})
 	var incomplete, held bool
 	for _, l := range out {
 		switch l.Status {
