@@ -281,7 +281,8 @@ func (b *Bubblewrap) Exec(ctx context.Context, job *Job) (exit *Exit, err error)
 	})
 	waitErr := cmd.Wait()
 	wall := time.Since(start)
-	statusR.Close()
+	// The sandbox is gone, so every pipe reaches EOF: let the collector
+	// finish writing what tar sent before bwrap exited.
 	wg.Wait()
 
 	if feedErr != nil {

@@ -278,8 +278,12 @@ func (s *Sandbox) run(ctx context.Context, files Files, spec *Spec, lim Limits) 
 			if !matchAny(spec.Outputs, name) {
 				return nil
 			}
-			if _, err := files.Create(ctx, name, r); err != nil {
+			fi, err := files.Create(runCtx, name, r)
+			if err != nil {
 				return fmt.Errorf("sandbox: write output %d: %w", len(res.Outputs), err)
+			}
+			if fi != nil {
+				size = fi.Size()
 			}
 			res.Outputs = append(res.Outputs, Output{Name: name, Size: size})
 			return nil
