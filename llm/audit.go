@@ -1,0 +1,139 @@
+package llm
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/inferlabs/privkit/audit"
+)
+
+// callState collects what one call's audit event reports. It never holds
+// content.
+type callState struct {
+	action     string
+	subject    string
+	start      time.Time
+	provider   string
+	model      string
+	attempts   int
+	usage      Usage
+	finish     FinishReason
+	redactions map[string]int
+	consent    string // allowed, denied, error, unchecked
+	policy     string // none, met, refused
+	denied     bool
+	promptHash string
+	stopped    bool // the caller stopped reading a stream early
+}
+
+func (c *Client) newState(subject, action string) *callState {
+	return &callState{action: action, subject: subject, start: c.now(), redactions: map[string]int{}}
+}
+
+// errorKind names an error's class for the audit event without its text.
+func errorKind(err error) string {
+	var ae *APIError
+	var pe *PolicyError
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, ErrConsent):
+		return "consent"
+	case errors.As(err, &pe):
+		return "policy"
+	case errors.Is(err, ErrClosed):
+		return "closed"
+	case errors.Is(err, ErrInvalidRequest):
+		return "invalid_request"
+	case errors.Is(err, ErrInterrupted):
+		return "interrupted"
+	case errors.As(err, &ae):
+		if ae.Code != "" {
+			return "api:" + ae.Code
+		}
+		if ae.Type != "" {
+			return "api:" + ae.Type
+		}
+		return "api:status"
+	case errors.Is(err, ErrFirstByteTimeout):
+		return "first_byte_timeout"
+	case errors.Is(err, ErrStalled):
+		return "stalled"
+	case errors.Is(err, ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, ErrMalformed):
+		return "malformed"
+	case errors.Is(err, ErrTruncated):
+		return "truncated"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, errAttemptTimeout):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	default:
+		return "transport"
+	}
+}
+
+// record sends the call's audit event. Failures to record are logged.
+func (c *Client) record(ctx context.Context, st *callState, err error) {
+	if c.opts.Auditor == nil {
+		return
+	}
+	ev := audit.Event{
+		Time:    c.now(),
+		Actor:   c.opts.Actor,
+		Action:  st.action,
+		Subject: st.subject,
+		Purpose: PurposeLLMProcessing,
+		Outcome: audit.Success,
+		Service: c.opts.Service,
+	}
+	if st.provider != "" {
+		ev.Resource = "llm/" + st.provider
+	}
+	if err != nil {
+		ev.Outcome = audit.Error
+		if st.denied {
+			ev.Outcome = audit.Denied
+		}
+	}
+	attrs := []audit.Attr{
+		audit.String("provider", st.provider),
+		audit.String("model", st.model),
+		audit.Int("input_tokens", int64(st.usage.InputTokens)),
+		audit.Int("output_tokens", int64(st.usage.OutputTokens)),
+		audit.Int("latency_ms", c.now().Sub(st.start).Milliseconds()),
+		audit.Int("attempts", int64(st.attempts)),
+		audit.String("consent", st.consent),
+		audit.String("policy", st.policy),
+	}
+	if st.promptHash != "" {
+		attrs = append(attrs, audit.String("prompt_sha256", st.promptHash))
+	}
+	if st.finish != "" {
+		attrs = append(attrs, audit.String("finish_reason", string(st.finish)))
+	}
+	kinds := make([]string, 0, len(st.redactions))
+	total := 0
+	for k, n := range st.redactions {
+		kinds = append(kinds, k)
+		total += n
+	}
+	slices.Sort(kinds)
+	attrs = append(attrs, audit.Int("redactions", int64(total)))
+	for _, k := range kinds {
+		attrs = append(attrs, audit.Int("redactions."+k, int64(st.redactions[k])))
+	}
+	if st.stopped {
+		attrs = append(attrs, audit.Bool("stopped_early", true))
+	}
+	if err != nil {
+		attrs = append(attrs, audit.String("error", errorKind(err)))
+	}
+	ev.Attrs = attrs
+	if rerr := c.opts.Auditor.Record(context.WithoutCancel(ctx), ev); rerr != nil {
+		c.log.Error("llm: audit record failed", "action", st.action, "err", rerr)
+	}
+}

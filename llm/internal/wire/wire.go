@@ -1,0 +1,276 @@
+// Package wire is the HTTP plumbing shared by privkit's LLM providers:
+// sending a request under the client's first-byte and idle timeouts, reading
+// bounded bodies, and parsing the retry hints servers send.
+package wire
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Errors shared by the providers (re-exported by package llm).
+var (
+	ErrFirstByteTimeout = errors.New("llm: no response within the first-byte timeout")
+	ErrStalled          = errors.New("llm: stream stalled")
+	ErrTooLarge         = errors.New("llm: response too large")
+	ErrMalformed        = errors.New("llm: malformed provider response")
+	ErrTruncated        = errors.New("llm: stream ended early")
+)
+
+// DefaultMaxBody caps a non-streamed response body.
+const DefaultMaxBody = 8 << 20
+
+// DefaultMaxStream caps the total size of a streamed response.
+const DefaultMaxStream = 64 << 20
+
+// Timeouts are the per-attempt timers the client asks providers to enforce.
+type Timeouts struct {
+	// FirstByte bounds the time from sending a streaming request to the
+	// first byte of its body; 0 means none.
+	FirstByte time.Duration
+	// Idle bounds the gap between bytes of a streamed body; 0 means none.
+	Idle time.Duration
+}
+
+type timeoutsKey struct{}
+
+// WithTimeouts returns ctx carrying t for the providers.
+func WithTimeouts(ctx context.Context, t Timeouts) context.Context {
+	return context.WithValue(ctx, timeoutsKey{}, t)
+}
+
+// TimeoutsFrom returns the timeouts in ctx, or none.
+func TimeoutsFrom(ctx context.Context) Timeouts {
+	t, _ := ctx.Value(timeoutsKey{}).(Timeouts)
+	return t
+}
+
+// Response is an HTTP response whose body is guarded by the first-byte and
+// idle timers. Close it.
+type Response struct {
+	*http.Response
+	body *guardedBody
+}
+
+// Close releases the connection and stops the timers.
+func (r *Response) Close() error { return r.body.Close() }
+
+// Send sends req with ctx. For a stream it arms the first-byte timer at once
+// and the idle timer after each read, canceling the request with
+// ErrFirstByteTimeout or ErrStalled when they fire; errors from the body
+// then report those causes.
+func Send(ctx context.Context, hc *http.Client, req *http.Request, stream bool) (*Response, error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	var t Timeouts
+	if stream {
+		t = TimeoutsFrom(ctx)
+	}
+	actx, cancel := context.WithCancelCause(ctx)
+	g := &guardedBody{ctx: actx, cancel: cancel, idle: t.Idle}
+	if t.FirstByte > 0 {
+		g.timer = time.AfterFunc(t.FirstByte, func() { cancel(ErrFirstByteTimeout) })
+	}
+	resp, err := hc.Do(req.WithContext(actx))
+	if err != nil {
+		g.stop()
+		if c := context.Cause(actx); c != nil && (errors.Is(c, ErrFirstByteTimeout) || errors.Is(c, ErrStalled)) {
+			err = c
+		}
+		cancel(nil)
+		return nil, err
+	}
+	g.rc = resp.Body
+	resp.Body = g
+	return &Response{Response: resp, body: g}, nil
+}
+
+// guardedBody resets the idle timer on every read and maps reads that fail
+// because a timer fired to the timer's error.
+type guardedBody struct {
+	rc     io.ReadCloser
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	idle   time.Duration
+
+	mu     sync.Mutex
+	timer  *time.Timer
+	got    bool
+	closed bool
+}
+
+func (g *guardedBody) Read(p []byte) (int, error) {
+	// The idle timer runs only while Read waits for the server, so a slow
+	// consumer is never mistaken for a stalled stream.
+	g.mu.Lock()
+	if g.got && g.idle > 0 && !g.closed {
+		if g.timer == nil {
+			g.timer = time.AfterFunc(g.idle, func() { g.cancel(ErrStalled) })
+		} else {
+			g.timer.Reset(g.idle)
+		}
+	}
+	g.mu.Unlock()
+	n, err := g.rc.Read(p)
+	g.mu.Lock()
+	if n > 0 && !g.got {
+		g.got = true
+		if g.timer != nil {
+			g.timer.Stop() // the first-byte timer
+			g.timer = nil
+		}
+	} else if g.got && g.timer != nil {
+		g.timer.Stop()
+	}
+	g.mu.Unlock()
+	if err != nil && err != io.EOF {
+		if c := context.Cause(g.ctx); c != nil && (errors.Is(c, ErrFirstByteTimeout) || errors.Is(c, ErrStalled)) {
+			err = c
+		}
+	}
+	return n, err
+}
+
+func (g *guardedBody) stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	if g.timer != nil {
+		g.timer.Stop()
+	}
+}
+
+func (g *guardedBody) Close() error {
+	g.stop()
+	var err error
+	if g.rc != nil {
+		err = g.rc.Close()
+	}
+	g.cancel(nil)
+	return err
+}
+
+// ReadBody reads at most max bytes of r (0 means DefaultMaxBody) and fails
+// with ErrTooLarge beyond that.
+func ReadBody(r io.Reader, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = DefaultMaxBody
+	}
+	var buf bytes.Buffer
+	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if n > max {
+		return nil, ErrTooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// LimitStream wraps r so that reading more than max bytes (0 means
+// DefaultMaxStream) fails with ErrTooLarge.
+func LimitStream(r io.Reader, max int64) io.Reader {
+	if max <= 0 {
+		max = DefaultMaxStream
+	}
+	return &limited{r: r, left: max}
+}
+
+type limited struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, ErrTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+// RetryAfter returns the wait a response asks for: retry-after-ms
+// (milliseconds), then Retry-After as seconds or as an HTTP date (relative to
+// now). ok is false when there is no usable hint.
+func RetryAfter(h http.Header, now time.Time) (d time.Duration, ok bool) {
+	if v := strings.TrimSpace(h.Get("Retry-After-Ms")); v != "" {
+		if ms, err := strconv.ParseFloat(v, 64); err == nil && ms >= 0 && ms < 1e12 {
+			return time.Duration(ms * float64(time.Millisecond)), true
+		}
+	}
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s < 0 || s > 1e9 {
+			return 0, false
+		}
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		d := t.Sub(now)
+		if d < 0 {
+			d = 0
+		}
+		return d, true
+	}
+	return 0, false
+}
+
+// ShouldRetry returns the value of an x-should-retry header: set is false
+// when the header is absent or not a boolean.
+func ShouldRetry(h http.Header) (retry, set bool) {
+	switch strings.ToLower(strings.TrimSpace(h.Get("X-Should-Retry"))) {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	return false, false
+}
+
+// RetryableStatus reports whether an HTTP status is worth retrying by
+// default: 408, 409, 429 and every 5xx (including Anthropic's 529).
+func RetryableStatus(code int) bool {
+	return code == http.StatusRequestTimeout || code == http.StatusConflict ||
+		code == http.StatusTooManyRequests || code >= 500
+}
+
+// ParseDuration parses a protobuf Duration in its JSON form ("51s",
+// "34.4s", "0.5s").
+func ParseDuration(s string) (time.Duration, error) {
+	num, ok := strings.CutSuffix(strings.TrimSpace(s), "s")
+	if !ok || num == "" {
+		return 0, fmt.Errorf("wire: bad duration %q", s)
+	}
+	f, err := strconv.ParseFloat(num, 64)
+	if err != nil || f < 0 || f > 1e9 {
+		return 0, fmt.Errorf("wire: bad duration %q", s)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+// Truncate shortens a provider's message for an error string.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "…"
+}

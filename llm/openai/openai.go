@@ -1,0 +1,260 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/inferlabs/privkit/internal/clock"
+	"github.com/inferlabs/privkit/llm"
+	"github.com/inferlabs/privkit/llm/internal/wire"
+)
+
+// DefaultBaseURL is the OpenAI API's base URL.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// DefaultModel is the model used when neither the request nor Options name
+// one.
+const DefaultModel = "gpt-4o-mini"
+
+// Options configure a [Provider]. A nil *Options means all defaults.
+type Options struct {
+	// BaseURL is the API's base URL, without the trailing
+	// "/chat/completions". Empty means DefaultBaseURL. Point it at any
+	// OpenAI-compatible server (vLLM, Ollama, OpenRouter, a fake).
+	BaseURL string
+	// Name is the provider's name in errors and audit events. Empty means
+	// "openai".
+	Name string
+	// Model is the model used when a request names none. Empty means
+	// DefaultModel.
+	Model string
+	// Facts are the provider's data-policy facts. Nil means DefaultFacts
+	// when BaseURL is the OpenAI API, and llm.UnknownFacts (meets no
+	// requirement) for any other server: privkit cannot know its policy.
+	Facts *llm.Facts
+	// HTTPClient sends the requests. Nil means http.DefaultClient. Leave its
+	// Timeout zero: the llm client's timeouts apply per attempt.
+	HTTPClient *http.Client
+	// Organization and Project, when set, are sent as OpenAI-Organization
+	// and OpenAI-Project headers.
+	Organization, Project string
+	// MaxResponseBytes caps a response body (and a stream's single event).
+	// 0 means 8 MiB.
+	MaxResponseBytes int64
+	// MaxStreamBytes caps a whole streamed response. 0 means 64 MiB.
+	MaxStreamBytes int64
+	// Now is the clock used to read HTTP-date Retry-After headers. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Provider talks to the OpenAI Chat Completions API. It always sends
+// "store": false, so completions are not kept for OpenAI's dashboard or
+// distillation, and asks streams to report usage. Use [New]; it is safe for
+// concurrent use.
+type Provider struct {
+	key   string
+	base  string
+	name  string
+	model string
+	facts llm.Facts
+	hc    *http.Client
+	opts  Options
+	now   func() time.Time
+}
+
+var _ llm.Provider = (*Provider)(nil)
+
+// New returns a provider that authenticates with apiKey (sent as a Bearer
+// token; empty sends none, for local servers).
+func New(apiKey string, opts *Options) *Provider {
+	p := &Provider{key: apiKey}
+	if opts != nil {
+		p.opts = *opts
+	}
+	p.base = strings.TrimRight(p.opts.BaseURL, "/")
+	if p.base == "" {
+		p.base = DefaultBaseURL
+	}
+	p.name = p.opts.Name
+	if p.name == "" {
+		p.name = "openai"
+	}
+	p.model = p.opts.Model
+	if p.model == "" {
+		p.model = DefaultModel
+	}
+	switch {
+	case p.opts.Facts != nil:
+		p.facts = *p.opts.Facts
+	case p.base == DefaultBaseURL:
+		p.facts = DefaultFacts()
+	default:
+		p.facts = llm.UnknownFacts(p.name)
+	}
+	p.hc = p.opts.HTTPClient
+	if p.hc == nil {
+		p.hc = http.DefaultClient
+	}
+	p.now = clock.NowFunc(p.opts.Now)
+	return p
+}
+
+// Name returns the provider's name.
+func (p *Provider) Name() string { return p.name }
+
+// Facts returns the provider's data-policy facts.
+func (p *Provider) Facts() llm.Facts { return p.facts }
+
+// String returns the provider's name and base URL, never the key.
+func (p *Provider) String() string { return "openai.Provider{" + p.name + " " + p.base + "}" }
+
+// Chat sends one chat completion request.
+func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	hreq, err := p.newRequest(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := wire.Send(ctx, p.hc, hreq, false)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	defer resp.Close()
+	body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, p.apiError(resp.Response, body)
+	}
+	out, err := ParseResponse(body)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	return out, nil
+}
+
+// Stream sends one streaming chat completion request.
+func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
+	return func(yield func(llm.Chunk, error) bool) {
+		hreq, err := p.newRequest(ctx, req, true)
+		if err != nil {
+			yield(llm.Chunk{}, err)
+			return
+		}
+		resp, err := wire.Send(ctx, p.hc, hreq, true)
+		if err != nil {
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+			return
+		}
+		defer resp.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
+			if err != nil {
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.name, resp.StatusCode, err))
+				return
+			}
+			yield(llm.Chunk{}, p.apiError(resp.Response, body))
+			return
+		}
+		r := wire.LimitStream(resp.Body, p.opts.MaxStreamBytes)
+		err = DecodeStream(r, int(p.opts.MaxResponseBytes), func(ch llm.Chunk) bool { return yield(ch, nil) })
+		if err != nil {
+			if ae, ok := err.(*llm.APIError); ok {
+				ae.Provider = p.name
+				ae.RequestID = resp.Header.Get("X-Request-Id")
+			} else {
+				err = fmt.Errorf("llm: %s: %w", p.name, err)
+			}
+			yield(llm.Chunk{}, err)
+		}
+	}
+}
+
+func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
+	body, err := EncodeRequest(req, p.model, stream)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/chat/completions", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: bad base url: %w", p.name, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	} else {
+		hreq.Header.Set("Accept", "application/json")
+	}
+	if p.key != "" {
+		hreq.Header.Set("Authorization", "Bearer "+p.key)
+	}
+	if p.opts.Organization != "" {
+		hreq.Header.Set("OpenAI-Organization", p.opts.Organization)
+	}
+	if p.opts.Project != "" {
+		hreq.Header.Set("OpenAI-Project", p.opts.Project)
+	}
+	return hreq, nil
+}
+
+// apiError turns an error response into an *llm.APIError.
+func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
+	e := &llm.APIError{
+		Provider:   p.name,
+		StatusCode: resp.StatusCode,
+		RequestID:  resp.Header.Get("X-Request-Id"),
+		Retryable:  wire.RetryableStatus(resp.StatusCode),
+	}
+	var env errorEnvelope
+	if json.Unmarshal(body, &env) == nil && env.Error != nil {
+		e.Type, e.Code, e.Message = env.Error.Type, codeString(env.Error.Code), wire.Truncate(env.Error.Message, 512)
+	}
+	if d, ok := wire.RetryAfter(resp.Header, p.now()); ok {
+		e.RetryAfter = d
+	}
+	if v, set := wire.ShouldRetry(resp.Header); set {
+		e.Retryable = v
+	}
+	if nonRetryable(e.Type) || nonRetryable(e.Code) {
+		e.Retryable = false
+	}
+	return e
+}
+
+// nonRetryable reports error codes that waiting does not fix.
+func nonRetryable(code string) bool {
+	switch code {
+	case "insufficient_quota", "billing_hard_limit_reached", "account_deactivated", "invalid_api_key":
+		return true
+	}
+	return false
+}
+
+type errorEnvelope struct {
+	Error *errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Message string          `json:"message"`
+	Type    string          `json:"type"`
+	Code    json.RawMessage `json:"code"` // a string (OpenAI) or a number (some compatible servers)
+}
+
+func codeString(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(raw, &n) == nil {
+		return n.String()
+	}
+	return ""
+}

@@ -1,0 +1,126 @@
+package llm
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+)
+
+// redactRequest returns a copy of req whose message contents and tool-call
+// arguments went through the vault, counting findings by kind into st.
+// Tool definitions are the host's own text and are copied as is. The caller
+// holds cv.mu.
+func (cv *Conversation) redactRequest(req *Request, st *callState) *Request {
+	out := *req
+	out.Messages = make([]Message, len(req.Messages))
+	for i, m := range req.Messages {
+		m.Content = cv.redactText(m.Content, st)
+		if len(m.ToolCalls) > 0 {
+			calls := make([]ToolCall, len(m.ToolCalls))
+			for j, tc := range m.ToolCalls {
+				tc.Arguments = cv.redactJSON(tc.Arguments, st)
+				calls[j] = tc
+			}
+			m.ToolCalls = calls
+		}
+		out.Messages[i] = m
+	}
+	return &out
+}
+
+func (cv *Conversation) redactText(s string, st *callState) string {
+	if s == "" {
+		return s
+	}
+	red, findings := cv.vault.Redact(s)
+	for _, f := range findings {
+		st.redactions[string(f.Kind)]++
+	}
+	return red
+}
+
+// redactJSON redacts every string value (not the keys) of a JSON document.
+// A document that is not valid JSON is redacted as plain text.
+func (cv *Conversation) redactJSON(raw json.RawMessage, st *callState) json.RawMessage {
+	if len(raw) == 0 {
+		return raw
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return json.RawMessage(cv.redactText(string(raw), st))
+	}
+	v = cv.redactValue(v, st)
+	b, err := json.Marshal(v)
+	if err != nil {
+		return json.RawMessage(cv.redactText(string(raw), st))
+	}
+	return b
+}
+
+func (cv *Conversation) redactValue(v any, st *callState) any {
+	switch x := v.(type) {
+	case string:
+		return cv.redactText(x, st)
+	case []any:
+		for i := range x {
+			x[i] = cv.redactValue(x[i], st)
+		}
+		return x
+	case map[string]any:
+		for k, e := range x {
+			x[k] = cv.redactValue(e, st)
+		}
+		return x
+	default:
+		return v
+	}
+}
+
+// restoreToolCalls restores placeholders inside tool-call arguments. The
+// caller holds cv.mu.
+func (cv *Conversation) restoreToolCalls(calls []ToolCall) []ToolCall {
+	if len(calls) == 0 {
+		return calls
+	}
+	out := make([]ToolCall, len(calls))
+	for i, tc := range calls {
+		if len(tc.Arguments) > 0 {
+			if b, err := cv.vault.RestoreJSON(tc.Arguments); err == nil {
+				tc.Arguments = b
+			} else {
+				tc.Arguments = json.RawMessage(cv.vault.Restore(string(tc.Arguments)))
+			}
+		}
+		out[i] = tc
+	}
+	return out
+}
+
+// promptHash is the SHA-256 of the redacted prompt: each message's role,
+// tool fields and content, length-prefixed so that no two prompts share an
+// encoding.
+func promptHash(req *Request) string {
+	h := sha256.New()
+	field := func(h hash.Hash, s string) {
+		fmt.Fprintf(h, "%d:", len(s))
+		h.Write([]byte(s))
+	}
+	field(h, req.Model)
+	for _, m := range req.Messages {
+		field(h, string(m.Role))
+		field(h, m.Name)
+		field(h, m.ToolCallID)
+		field(h, m.Content)
+		for _, tc := range m.ToolCalls {
+			field(h, tc.ID)
+			field(h, tc.Name)
+			field(h, string(tc.Arguments))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
