@@ -70,10 +70,20 @@ func findPhones(text string, dst []Finding) []Finding {
 			i = pr.end
 			continue
 		}
-		if rightOK(text, pr.end) && !continuesCode(text, i) && phoneShape(&pr) {
-			dst = append(dst, Finding{Kind: Phone, Start: i, End: pr.end})
-			i = pr.end
-			continue
+		if !continuesCode(text, i) {
+			if rightOK(text, pr.end) && phoneShape(&pr) {
+				dst = append(dst, Finding{Kind: Phone, Start: i, End: pr.end})
+				i = pr.end
+				continue
+			}
+			// A phone number followed by a space and another number
+			// ("(415) 555-0132 10 times"): try the run cut at a space,
+			// longest first.
+			if end, ok := phonePrefix(&pr); ok {
+				dst = append(dst, Finding{Kind: Phone, Start: i, End: end})
+				i = end
+				continue
+			}
 		}
 		// Retry from a parenthesised group that follows a space ("in 2024
 		// (555) 123-4567"); the run has at most maxPhoneGroups groups.
@@ -145,6 +155,34 @@ func scanPhone(text string, i int, pr *phoneRun) bool {
 		i = j
 	}
 	return len(pr.lens) > 0
+}
+
+// phonePrefix tries the groups of pr before each space separator, longest
+// first, and returns the end of the first that has a phone shape.
+func phonePrefix(pr *phoneRun) (int, bool) {
+	full := *pr
+	defer func() { *pr = full }()
+	for g := len(full.lens) - 1; g >= 1; g-- {
+		if full.seps[g] != ' ' {
+			continue
+		}
+		nd := 0
+		for _, n := range full.lens[:g] {
+			nd += n
+		}
+		*pr = phoneRun{
+			plus: full.plus, digits: full.digits[:nd], lens: full.lens[:g],
+			paren: full.paren[:g], seps: full.seps[:g], starts: full.starts[:g],
+		}
+		end := full.starts[g-1] + full.lens[g-1]
+		if full.paren[g-1] {
+			end++ // ')'
+		}
+		if phoneShape(pr) {
+			return end, true
+		}
+	}
+	return 0, false
 }
 
 // continuesCode reports whether the run at text[i] continues a code
