@@ -30,6 +30,9 @@ type cache struct {
 
 	fmu     sync.Mutex
 	flights map[flightKey]*flight
+
+	// testHookWait, if set, runs when a caller joins a load in flight.
+	testHookWait func()
 }
 
 type cacheEntry struct {
@@ -157,6 +160,9 @@ func (c *cache) do(ctx context.Context, key flightKey, load func() (*sourceKeys,
 		c.fmu.Lock()
 		if f, ok := c.flights[key]; ok {
 			c.fmu.Unlock()
+			if c.testHookWait != nil {
+				c.testHookWait()
+			}
 			select {
 			case <-f.done:
 			case <-ctx.Done():

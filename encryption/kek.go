@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -102,10 +103,16 @@ var kekFileParams = PasswordParams{Memory: 64 * 1024, Time: 3, Threads: 1, SaltL
 // salt, then the Tink encrypted keyset (binary), wrapped by AES-256-GCM with
 // everything before it as associated data.
 func (k *LocalKEK) WriteFile(path string, passphrase []byte) error {
+	return k.writeFile(path, passphrase, kekFileParams)
+}
+
+func (k *LocalKEK) writeFile(path string, passphrase []byte, q PasswordParams) error {
 	if len(passphrase) == 0 {
 		return errors.New("encryption: empty KEK passphrase")
 	}
-	q := kekFileParams
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("encryption: write KEK file: %w", fs.ErrExist)
+	}
 	salt := make([]byte, q.SaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return fmt.Errorf("encryption: read random salt: %w", err)

@@ -4,11 +4,21 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"iter"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tink-crypto/tink-go/v2/tink"
+
+	"github.com/inferlabs/privkit/audit"
+	"github.com/inferlabs/privkit/internal/clock"
 )
 
 // newTestKeyring returns a Keyring over a fresh memory store and local KEK.
@@ -23,49 +33,754 @@ func newTestKeyring(t testing.TB, opts *Options) (*Keyring, *MemoryKeyStore, *Lo
 	return k, store, kek
 }
 
+// countingKEK counts unwraps (Decrypt calls) and can hold them at a gate.
+type countingKEK struct {
+	tink.AEAD
+	decrypts atomic.Int64
+	encrypts atomic.Int64
+	entered  chan struct{} // if set, each Decrypt sends on it, then waits on release
+	release  chan struct{}
+}
+
+func (c *countingKEK) Encrypt(pt, ad []byte) ([]byte, error) {
+	c.encrypts.Add(1)
+	return c.AEAD.Encrypt(pt, ad)
+}
+
+func (c *countingKEK) Decrypt(ct, ad []byte) ([]byte, error) {
+	c.decrypts.Add(1)
+	if c.entered != nil {
+		c.entered <- struct{}{}
+		<-c.release
+	}
+	return c.AEAD.Decrypt(ct, ad)
+}
+
+// countingKEK also implements tink.AEADWithContext, so the Keyring passes
+// it the caller's context, as it would to a KMS client.
+func (c *countingKEK) EncryptWithContext(ctx context.Context, pt, ad []byte) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return c.Encrypt(pt, ad)
+}
+
+func (c *countingKEK) DecryptWithContext(ctx context.Context, ct, ad []byte) ([]byte, error) {
+	pt, err := c.Decrypt(ct, ad)
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, cerr // an RPC whose caller gave up
+	}
+	return pt, err
+}
+
+var _ tink.AEADWithContext = (*countingKEK)(nil)
+
+func newCountingKEK(t testing.TB) *countingKEK {
+	kek, err := GenerateLocalKEK()
+	require.NoError(t, err)
+	return &countingKEK{AEAD: kek}
+}
+
+var ctx = context.Background()
+
 func TestRecordRoundTrip(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	k, _, _ := newTestKeyring(t, nil)
-	pt := []byte("the quarterly numbers")
-	ct, err := k.Encrypt(ctx, "src-1", pt, []byte("row-7"))
+	for _, size := range []int{0, 1, 100, 1 << 16} {
+		pt := bytes.Repeat([]byte{'p'}, size)
+		ct, err := k.Encrypt(ctx, "src-1", pt, []byte("row-7"))
+		require.NoError(t, err)
+		assert.Len(t, ct, 5+12+size+16, "Tink prefix + nonce + ciphertext + tag")
+		assert.Equal(t, byte(1), ct[0], "Tink output prefix")
+		if size > 0 {
+			assert.NotContains(t, string(ct), string(pt), "ciphertext must not contain the plaintext")
+		}
+		got, err := k.Decrypt(ctx, "src-1", ct, []byte("row-7"))
+		require.NoError(t, err)
+		assert.Equal(t, len(pt), len(got))
+		assert.True(t, bytes.Equal(pt, got))
+	}
+	a, err := k.Encrypt(ctx, "src-1", []byte("same"), nil)
 	require.NoError(t, err)
-	assert.NotContains(t, string(ct), string(pt), "ciphertext must not contain the plaintext")
-	assert.Len(t, ct, 5+12+len(pt)+16, "Tink prefix + nonce + ciphertext + tag")
-	got, err := k.Decrypt(ctx, "src-1", ct, []byte("row-7"))
+	b, err := k.Encrypt(ctx, "src-1", []byte("same"), nil)
 	require.NoError(t, err)
-	assert.Equal(t, pt, got)
+	assert.NotEqual(t, a, b, "random nonces: equal plaintexts give different ciphertexts")
 }
 
-func TestStreamRoundTrip(t *testing.T) {
+// TestBindings: a ciphertext opens only with the source and associated data
+// it was sealed with; every other combination is the one opaque ErrDecrypt.
+func TestBindings(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	k, _, _ := newTestKeyring(t, nil)
-	pt := bytes.Repeat([]byte("0123456789abcdef"), 150_000) // > 2 segments
-	var ct bytes.Buffer
-	w, err := k.NewEncryptingWriter(ctx, "src-1", &ct, []byte("file-1"))
+	ct, err := k.Encrypt(ctx, "a", []byte("secret"), []byte("bc"))
 	require.NoError(t, err)
-	_, err = w.Write(pt)
+	_, err = k.Encrypt(ctx, "ab", []byte("other"), nil) // give "ab" keys
+	require.NoError(t, err)
+	// Same keys, different source ID binding: a keyset copied under a
+	// second source ID must not open the first source's records.
+	tests := []struct {
+		name, source string
+		ad           []byte
+		reason       string
+	}{
+		{"wrong row", "a", []byte("bd"), "associated data names another row"},
+		{"no ad", "a", nil, "associated data missing"},
+		{"empty vs nil is the same", "a", []byte("bc"), ""},
+		{"other source", "ab", []byte("c"), "moved to another source: ('a','bc') vs ('ab','c')"},
+		{"other source same ad", "ab", []byte("bc"), "moved to another source"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := k.Decrypt(ctx, tc.source, ct, tc.ad)
+			if tc.reason == "" {
+				require.NoError(t, err)
+				return
+			}
+			assert.Equal(t, ErrDecrypt, err, tc.reason)
+			assert.EqualError(t, err, "encryption: message authentication failed")
+		})
+	}
+	// nil and empty associated data are the same thing.
+	ct2, err := k.Encrypt(ctx, "a", []byte("x"), nil)
+	require.NoError(t, err)
+	_, err = k.Decrypt(ctx, "a", ct2, []byte{})
+	assert.NoError(t, err)
+}
+
+func TestBindADInjective(t *testing.T) {
+	t.Parallel()
+	pairs := [][2][]string{
+		{{"a", "bc"}, {"ab", "c"}},
+		{{"", "abc"}, {"abc", ""}},
+		{{"a\x00", "b"}, {"a", "\x00b"}},
+	}
+	for _, p := range pairs {
+		x := bindAD(nil, labelRecord, p[0][0], []byte(p[0][1]))
+		y := bindAD(nil, labelRecord, p[1][0], []byte(p[1][1]))
+		assert.NotEqual(t, x, y, "%q vs %q", p[0], p[1])
+	}
+	assert.NotEqual(t, bindAD(nil, labelRecord, "s", nil), bindAD(nil, labelStream, "s", nil), "records and streams are separated")
+}
+
+// TestRecordTamper: every truncation and every single-bit flip of a record
+// ciphertext fails with ErrDecrypt and returns no plaintext.
+func TestRecordTamper(t *testing.T) {
+	t.Parallel()
+	k, _, _ := newTestKeyring(t, nil)
+	ad := []byte("row-1")
+	ct, err := k.Encrypt(ctx, "src", []byte("forty bytes of very sensitive plaintext!"), ad)
+	require.NoError(t, err)
+	for n := 0; n < len(ct); n++ {
+		pt, err := k.Decrypt(ctx, "src", ct[:n], ad)
+		require.ErrorIs(t, err, ErrDecrypt, "truncated to %d bytes", n)
+		require.Nil(t, pt)
+	}
+	longer := append(bytes.Clone(ct), 0)
+	_, err = k.Decrypt(ctx, "src", longer, ad)
+	require.ErrorIs(t, err, ErrDecrypt, "extended by a byte")
+	for i := 0; i < len(ct)*8; i++ {
+		mut := bytes.Clone(ct)
+		mut[i/8] ^= 1 << (i % 8)
+		pt, err := k.Decrypt(ctx, "src", mut, ad)
+		require.ErrorIs(t, err, ErrDecrypt, "bit %d flipped", i)
+		require.Nil(t, pt)
+	}
+}
+
+func TestInvalidSourceIDs(t *testing.T) {
+	t.Parallel()
+	k, _, _ := newTestKeyring(t, nil)
+	for _, id := range []string{"", strings.Repeat("x", MaxSourceIDLen+1), "bad\xffutf8", "nul\x00"} {
+		_, err := k.Encrypt(ctx, id, []byte("x"), nil)
+		assert.ErrorIs(t, err, ErrInvalidSourceID, "%q", id)
+		_, err = k.Decrypt(ctx, id, []byte("x"), nil)
+		assert.ErrorIs(t, err, ErrInvalidSourceID, "%q", id)
+		assert.ErrorIs(t, k.Shred(ctx, id), ErrInvalidSourceID, "%q", id)
+	}
+	_, err := k.Encrypt(ctx, strings.Repeat("é", MaxSourceIDLen/2), []byte("x"), nil)
+	assert.NoError(t, err, "a long UTF-8 ID within the limit")
+}
+
+func TestUnknownSource(t *testing.T) {
+	t.Parallel()
+	k, store, _ := newTestKeyring(t, nil)
+	ct, err := k.Encrypt(ctx, "known", []byte("x"), nil)
+	require.NoError(t, err)
+	_, err = k.Decrypt(ctx, "never", ct, nil)
+	assert.ErrorIs(t, err, ErrUnknownSource)
+	_, err = k.NewDecryptingReader(ctx, "never", bytes.NewReader(nil), nil)
+	assert.ErrorIs(t, err, ErrUnknownSource)
+	assert.ErrorIs(t, k.Rotate(ctx, "never"), ErrUnknownSource)
+	_, _, err = store.Get(ctx, "never")
+	assert.ErrorIs(t, err, ErrUnknownSource, "Decrypt must not create keys")
+}
+
+func TestShred(t *testing.T) {
+	t.Parallel()
+	k, store, kek := newTestKeyring(t, nil)
+	ct, err := k.Encrypt(ctx, "victim", []byte("x"), nil)
+	require.NoError(t, err)
+	var stream bytes.Buffer
+	w, err := k.NewEncryptingWriter(ctx, "victim", &stream, nil)
+	require.NoError(t, err)
+	_, err = w.Write([]byte("file"))
 	require.NoError(t, err)
 	require.NoError(t, w.Close())
-	r, err := k.NewDecryptingReader(ctx, "src-1", bytes.NewReader(ct.Bytes()), []byte("file-1"))
+	keep, err := k.Encrypt(ctx, "keep", []byte("y"), nil)
 	require.NoError(t, err)
-	got, err := io.ReadAll(r)
+
+	require.NoError(t, k.Shred(ctx, "victim"))
+	require.NoError(t, k.Shred(ctx, "victim"), "idempotent")
+
+	_, err = k.Decrypt(ctx, "victim", ct, nil)
+	assert.ErrorIs(t, err, ErrShredded, "records of a shredded source")
+	assert.EqualError(t, err, "encryption: data source was shredded")
+	_, err = k.NewDecryptingReader(ctx, "victim", bytes.NewReader(stream.Bytes()), nil)
+	assert.ErrorIs(t, err, ErrShredded, "streams of a shredded source")
+	_, err = k.Encrypt(ctx, "victim", []byte("x"), nil)
+	assert.ErrorIs(t, err, ErrShredded, "no new key for a shredded source")
+	_, err = k.NewEncryptingWriter(ctx, "victim", io.Discard, nil)
+	assert.ErrorIs(t, err, ErrShredded)
+	assert.ErrorIs(t, k.Rotate(ctx, "victim"), ErrShredded)
+
+	// A fresh Keyring (a restart) sees the same.
+	k2, err := NewKeyring(store, kek, nil)
 	require.NoError(t, err)
-	assert.True(t, bytes.Equal(pt, got), "stream must round-trip")
+	_, err = k2.Decrypt(ctx, "victim", ct, nil)
+	assert.ErrorIs(t, err, ErrShredded)
+	_, err = k2.Decrypt(ctx, "keep", keep, nil)
+	assert.NoError(t, err, "other sources are untouched")
+
+	// Shredding a source that never had keys forbids it keys.
+	require.NoError(t, k.Shred(ctx, "pre-emptive"))
+	_, err = k.Encrypt(ctx, "pre-emptive", []byte("x"), nil)
+	assert.ErrorIs(t, err, ErrShredded)
 }
 
-func TestShredSmoke(t *testing.T) {
+func TestClosed(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	k, _, _ := newTestKeyring(t, nil)
-	ct, err := k.Encrypt(ctx, "src-1", []byte("x"), nil)
+	ct, err := k.Encrypt(ctx, "s", []byte("x"), nil)
 	require.NoError(t, err)
-	require.NoError(t, k.Shred(ctx, "src-1"))
-	_, err = k.Decrypt(ctx, "src-1", ct, nil)
-	assert.True(t, errors.Is(err, ErrShredded), "decrypt after shred: %v", err)
-	_, err = k.Encrypt(ctx, "src-1", []byte("x"), nil)
-	assert.True(t, errors.Is(err, ErrShredded), "encrypt after shred: %v", err)
-	_, err = k.Decrypt(ctx, "never", ct, nil)
-	assert.True(t, errors.Is(err, ErrUnknownSource), "never-seen source: %v", err)
+	var buf bytes.Buffer
+	w, err := k.NewEncryptingWriter(ctx, "s", &buf, nil)
+	require.NoError(t, err)
+	require.NoError(t, k.Close())
+	require.NoError(t, k.Close(), "Close is idempotent")
+	assert.Zero(t, k.cache.len(), "Close drops cached keys")
+
+	_, err = k.Encrypt(ctx, "s", []byte("x"), nil)
+	assert.ErrorIs(t, err, ErrClosed)
+	_, err = k.Decrypt(ctx, "s", ct, nil)
+	assert.ErrorIs(t, err, ErrClosed)
+	_, err = k.NewEncryptingWriter(ctx, "s", io.Discard, nil)
+	assert.ErrorIs(t, err, ErrClosed)
+	_, err = k.NewDecryptingReader(ctx, "s", &buf, nil)
+	assert.ErrorIs(t, err, ErrClosed)
+	assert.ErrorIs(t, k.Shred(ctx, "s"), ErrClosed)
+	assert.ErrorIs(t, k.Rotate(ctx, "s"), ErrClosed)
+	_, err = k.RewrapAll(ctx, newCountingKEK(t))
+	assert.ErrorIs(t, err, ErrClosed)
+
+	// A writer opened before Close finishes its stream.
+	_, err = w.Write([]byte("tail"))
+	assert.NoError(t, err)
+	assert.NoError(t, w.Close())
+}
+
+// TestCorruptStoredKeyset: a stored keyset that is damaged, moved to
+// another source, or wrapped by another KEK is ErrUnwrap, not a panic.
+func TestCorruptStoredKeyset(t *testing.T) {
+	t.Parallel()
+	k, store, kek := newTestKeyring(t, &Options{CacheSize: -1})
+	_, err := k.Encrypt(ctx, "a", []byte("x"), nil)
+	require.NoError(t, err)
+	_, err = k.Encrypt(ctx, "b", []byte("x"), nil)
+	require.NoError(t, err)
+	wa, _, err := store.Get(ctx, "a")
+	require.NoError(t, err)
+
+	put := func(id string, blob []byte) {
+		s := NewMemoryKeyStore()
+		require.NoError(t, s.Put(ctx, id, 0, blob))
+		k2, err := NewKeyring(s, kek, nil)
+		require.NoError(t, err)
+		_, err = k2.Decrypt(ctx, id, make([]byte, 40), nil)
+		assert.ErrorIs(t, err, ErrUnwrap, "%s", id)
+		_, err = k2.Encrypt(ctx, id, []byte("x"), nil)
+		assert.ErrorIs(t, err, ErrUnwrap, "Encrypt must not replace an unreadable keyset")
+	}
+	put("b", wa) // a's keyset copied to b
+	for _, i := range []int{0, 4, 6, len(wa) / 2, len(wa) - 1} {
+		mut := bytes.Clone(wa)
+		mut[i] ^= 0x40
+		put("a", mut)
+	}
+	put("a", wa[:len(wa)-1])
+	put("a", []byte("garbage"))
+
+	other, err := GenerateLocalKEK()
+	require.NoError(t, err)
+	k3, err := NewKeyring(store, other, nil)
+	require.NoError(t, err)
+	_, err = k3.Decrypt(ctx, "a", make([]byte, 40), nil)
+	assert.ErrorIs(t, err, ErrUnwrap, "wrong KEK")
+}
+
+func TestCacheAvoidsUnwrap(t *testing.T) {
+	t.Parallel()
+	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	kek := newCountingKEK(t)
+	k, err := NewKeyring(NewMemoryKeyStore(), kek, &Options{CacheMaxAge: time.Minute, Now: fake.Now})
+	require.NoError(t, err)
+	ct, err := k.Encrypt(ctx, "s", []byte("x"), nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, kek.encrypts.Load(), "creation wraps two keysets")
+	for range 100 {
+		_, err := k.Decrypt(ctx, "s", ct, nil)
+		require.NoError(t, err)
+		_, err = k.Encrypt(ctx, "s", []byte("x"), nil)
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 0, kek.decrypts.Load(), "hot path never unwraps")
+
+	fake.Advance(59 * time.Second)
+	_, err = k.Decrypt(ctx, "s", ct, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 0, kek.decrypts.Load(), "still fresh")
+	fake.Advance(time.Second)
+	_, err = k.Decrypt(ctx, "s", ct, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, kek.decrypts.Load(), "at max age the keyset is read and unwrapped again")
+}
+
+func TestCacheBoundedBySize(t *testing.T) {
+	t.Parallel()
+	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	k, _, _ := newTestKeyring(t, &Options{CacheSize: 3, Now: fake.Now})
+	for i := range 10 {
+		fake.Advance(time.Millisecond)
+		_, err := k.Encrypt(ctx, fmt.Sprint("s", i), []byte("x"), nil)
+		require.NoError(t, err)
+		assert.LessOrEqual(t, k.cache.len(), 3)
+	}
+	// s9, s8, s7 are cached; touching s7 makes s8 the least recently used.
+	fake.Advance(time.Millisecond)
+	require.NotNil(t, k.cache.get("s7"))
+	fake.Advance(time.Millisecond)
+	_, err := k.Encrypt(ctx, "new", []byte("x"), nil)
+	require.NoError(t, err)
+	assert.NotNil(t, k.cache.get("s7"), "recently used stays")
+	assert.NotNil(t, k.cache.get("s9"))
+	assert.Nil(t, k.cache.get("s8"), "least recently used is evicted")
+}
+
+func TestCacheDisabled(t *testing.T) {
+	t.Parallel()
+	kek := newCountingKEK(t)
+	k, err := NewKeyring(NewMemoryKeyStore(), kek, &Options{CacheSize: -1})
+	require.NoError(t, err)
+	ct, err := k.Encrypt(ctx, "s", []byte("x"), nil)
+	require.NoError(t, err)
+	_, err = k.Decrypt(ctx, "s", ct, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, kek.decrypts.Load(), "without a cache every call unwraps")
+}
+
+// TestConcurrentUnwrapOnce: many goroutines opening a cold source unwrap it
+// once; the rest wait for that one unwrap.
+func TestConcurrentUnwrapOnce(t *testing.T) {
+	t.Parallel()
+	kek := newCountingKEK(t)
+	store := NewMemoryKeyStore()
+	k0, err := NewKeyring(store, kek, nil)
+	require.NoError(t, err)
+	ct, err := k0.Encrypt(ctx, "s", []byte("x"), nil)
+	require.NoError(t, err)
+
+	k, err := NewKeyring(store, kek, nil)
+	require.NoError(t, err)
+	kek.entered, kek.release = make(chan struct{}), make(chan struct{})
+	const n = 16
+	joined := make(chan struct{}, n)
+	k.cache.testHookWait = func() { joined <- struct{}{} }
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := k.Decrypt(ctx, "s", ct, nil)
+			errs <- err
+		}()
+	}
+	<-kek.entered // the leader is unwrapping the record keyset
+	for range n - 1 {
+		<-joined // every other caller waits on the leader
+	}
+	close(kek.release)
+	<-kek.entered // stream keyset
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		assert.NoError(t, err)
+	}
+	assert.EqualValues(t, 2, kek.decrypts.Load(), "one unwrap (two keysets) for %d callers", n)
+}
+
+// TestShredDuringUnwrap: a keyset read before a shred and unwrapped after
+// it must not land in the cache.
+func TestShredDuringUnwrap(t *testing.T) {
+	t.Parallel()
+	kek := newCountingKEK(t)
+	store := NewMemoryKeyStore()
+	k0, err := NewKeyring(store, kek, nil)
+	require.NoError(t, err)
+	ct, err := k0.Encrypt(ctx, "s", []byte("x"), nil)
+	require.NoError(t, err)
+
+	k, err := NewKeyring(store, kek, nil)
+	require.NoError(t, err)
+	kek.entered, kek.release = make(chan struct{}, 2), make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = k.Decrypt(ctx, "s", ct, nil) // may succeed: it began before the shred
+	}()
+	<-kek.entered
+	require.NoError(t, k.Shred(ctx, "s"))
+	close(kek.release)
+	<-done
+	kek.entered = nil
+	assert.Nil(t, k.cache.get("s"), "a keyset unwrapped across a shred is not cached")
+	_, err = k.Decrypt(ctx, "s", ct, nil)
+	assert.ErrorIs(t, err, ErrShredded)
+}
+
+func TestLeaderCanceledWaiterRetries(t *testing.T) {
+	t.Parallel()
+	kek := newCountingKEK(t)
+	store := NewMemoryKeyStore()
+	k0, err := NewKeyring(store, kek, nil)
+	require.NoError(t, err)
+	ct, err := k0.Encrypt(ctx, "s", []byte("x"), nil)
+	require.NoError(t, err)
+
+	k, err := NewKeyring(store, kek, nil)
+	require.NoError(t, err)
+	kek.entered, kek.release = make(chan struct{}, 4), make(chan struct{})
+	joined := make(chan struct{}, 1)
+	k.cache.testHookWait = func() { joined <- struct{}{} }
+	lctx, cancel := context.WithCancel(ctx)
+	leaderErr := make(chan error, 1)
+	go func() {
+		_, err := k.Decrypt(lctx, "s", ct, nil)
+		leaderErr <- err
+	}()
+	<-kek.entered
+	waiterErr := make(chan error, 1)
+	go func() {
+		_, err := k.Decrypt(ctx, "s", ct, nil)
+		waiterErr <- err
+	}()
+	<-joined
+	cancel()
+	close(kek.release) // the leader's unwrap now sees its canceled context
+	lerr := <-leaderErr
+	assert.ErrorIs(t, lerr, context.Canceled)
+	assert.NoError(t, <-waiterErr, "a waiter with a live context retries the load")
+}
+
+type recordingAuditor struct {
+	mu     sync.Mutex
+	events []audit.Event
+	err    error
+}
+
+func (r *recordingAuditor) Record(_ context.Context, e audit.Event) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+	return r.err
+}
+
+func (r *recordingAuditor) actions() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var a []string
+	for _, e := range r.events {
+		a = append(a, e.Action+":"+string(e.Outcome))
+	}
+	return a
+}
+
+func TestAudit(t *testing.T) {
+	t.Parallel()
+	fake := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	aud := &recordingAuditor{}
+	k, _, _ := newTestKeyring(t, &Options{Auditor: aud, Now: fake.Now})
+	_, err := k.Encrypt(ctx, "s", []byte("secret plaintext"), nil)
+	require.NoError(t, err)
+	_, err = k.Encrypt(ctx, "s", []byte("x"), nil)
+	require.NoError(t, err)
+	require.NoError(t, k.Rotate(ctx, "s"))
+	_, err = k.RewrapAll(ctx, newCountingKEK(t))
+	require.NoError(t, err)
+	require.NoError(t, k.Shred(ctx, "s"))
+	assert.Equal(t, []string{
+		"encryption.key.create:success",
+		"encryption.key.rotate:success",
+		"encryption.kek.rewrap:success",
+		"encryption.source.shred:success",
+	}, aud.actions(), "one event per key-management action, none per message")
+	e := aud.events[3]
+	assert.Equal(t, "encryption/source/s", e.Resource)
+	assert.Equal(t, "encryption", e.Service)
+	assert.Equal(t, fake.Now(), e.Time)
+	for _, e := range aud.events {
+		assert.NotContains(t, fmt.Sprint(e), "secret plaintext")
+	}
+
+	failing := &recordingAuditor{err: errors.New("log down")}
+	k2, _, _ := newTestKeyring(t, &Options{Auditor: failing})
+	err = k2.Shred(ctx, "x")
+	assert.ErrorContains(t, err, "audit record failed", "an unrecorded shred is reported")
+}
+
+func TestRotate(t *testing.T) {
+	t.Parallel()
+	k, _, _ := newTestKeyring(t, nil)
+	old, err := k.Encrypt(ctx, "s", []byte("old"), []byte("r1"))
+	require.NoError(t, err)
+	var oldStream bytes.Buffer
+	w, err := k.NewEncryptingWriter(ctx, "s", &oldStream, nil)
+	require.NoError(t, err)
+	_, _ = w.Write([]byte("old stream"))
+	require.NoError(t, w.Close())
+
+	require.NoError(t, k.Rotate(ctx, "s"))
+	fresh, err := k.Encrypt(ctx, "s", []byte("new"), []byte("r2"))
+	require.NoError(t, err)
+	assert.NotEqual(t, old[:5], fresh[:5], "a new primary key (another key ID)")
+
+	pt, err := k.Decrypt(ctx, "s", old, []byte("r1"))
+	require.NoError(t, err, "old ciphertexts still open")
+	assert.Equal(t, "old", string(pt))
+	r, err := k.NewDecryptingReader(ctx, "s", bytes.NewReader(oldStream.Bytes()), nil)
+	require.NoError(t, err)
+	got, err := io.ReadAll(r)
+	require.NoError(t, err, "old streams still open")
+	assert.Equal(t, "old stream", string(got))
+
+	// Re-encrypt the old records through a caller-supplied iterator.
+	rows := map[string]*Record{
+		"r1": {Ciphertext: old, AssociatedData: []byte("r1")},
+		"r2": {Ciphertext: fresh, AssociatedData: []byte("r2")},
+	}
+	saved := map[string][]byte{}
+	var seq iter.Seq[*Record] = func(yield func(*Record) bool) {
+		for _, id := range []string{"r1", "r2"} {
+			if !yield(rows[id]) {
+				return
+			}
+			saved[id] = rows[id].Ciphertext
+		}
+	}
+	n, err := k.Reencrypt(ctx, "s", seq)
+	require.NoError(t, err)
+	assert.Equal(t, 1, n, "only the record under the old key is re-encrypted")
+	assert.Equal(t, fresh[:5], saved["r1"][:5], "r1 now under the new primary")
+	assert.Equal(t, fresh, saved["r2"], "r2 untouched")
+	pt, err = k.Decrypt(ctx, "s", saved["r1"], []byte("r1"))
+	require.NoError(t, err)
+	assert.Equal(t, "old", string(pt))
+
+	// A record that fails to open stops the run.
+	bad := bytes.Clone(old)
+	bad[len(bad)-1] ^= 1
+	_, err = k.Reencrypt(ctx, "s", func(yield func(*Record) bool) { yield(&Record{Ciphertext: bad}) })
+	assert.ErrorIs(t, err, ErrDecrypt)
+
+	// Streams re-encrypt by copy.
+	var out bytes.Buffer
+	m, err := k.ReencryptStream(ctx, "s", &out, bytes.NewReader(oldStream.Bytes()), nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, len("old stream"), m)
+	r, err = k.NewDecryptingReader(ctx, "s", &out, nil)
+	require.NoError(t, err)
+	got, err = io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "old stream", string(got))
+}
+
+// TestOtherInstance: two Keyrings over one store, like two service
+// instances; one rotates or shreds, the other notices.
+func TestOtherInstance(t *testing.T) {
+	t.Parallel()
+	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	store := NewMemoryKeyStore()
+	kek, err := GenerateLocalKEK()
+	require.NoError(t, err)
+	a, err := NewKeyring(store, kek, &Options{Now: fake.Now, CacheMaxAge: time.Minute})
+	require.NoError(t, err)
+	b, err := NewKeyring(store, kek, &Options{Now: fake.Now, CacheMaxAge: time.Minute})
+	require.NoError(t, err)
+	ct1, err := a.Encrypt(ctx, "s", []byte("1"), nil)
+	require.NoError(t, err)
+	_, err = b.Decrypt(ctx, "s", ct1, nil) // b caches version 1
+	require.NoError(t, err)
+
+	require.NoError(t, a.Rotate(ctx, "s"))
+	ct2, err := a.Encrypt(ctx, "s", []byte("2"), nil)
+	require.NoError(t, err)
+	pt, err := b.Decrypt(ctx, "s", ct2, nil)
+	require.NoError(t, err, "b sees a key ID it lacks and rereads the store")
+	assert.Equal(t, "2", string(pt))
+
+	require.NoError(t, a.Shred(ctx, "s"))
+	ct3 := bytes.Clone(ct2)
+	ct3[1] ^= 0xff // a key ID b does not hold
+	_, err = b.Decrypt(ctx, "s", ct3, nil)
+	assert.ErrorIs(t, err, ErrShredded, "rereading finds the tombstone")
+	fake.Advance(time.Minute)
+	_, err = b.Decrypt(ctx, "s", ct1, nil)
+	assert.ErrorIs(t, err, ErrShredded, "after CacheMaxAge every instance has dropped the keys")
+}
+
+// failingStore fails Put after a number of successes.
+type failingStore struct {
+	*MemoryKeyStore
+	putsLeft atomic.Int64
+}
+
+func (f *failingStore) Put(ctx context.Context, id string, prev int64, w []byte) error {
+	if f.putsLeft.Add(-1) < 0 {
+		return errors.New("disk full")
+	}
+	return f.MemoryKeyStore.Put(ctx, id, prev, w)
+}
+
+func TestRewrapAll(t *testing.T) {
+	t.Parallel()
+	mem := NewMemoryKeyStore()
+	store := &failingStore{MemoryKeyStore: mem}
+	store.putsLeft.Store(1 << 30)
+	oldKEK := newCountingKEK(t)
+	k, err := NewKeyring(store, oldKEK, nil)
+	require.NoError(t, err)
+	cts := map[string][]byte{}
+	for i := range 600 { // more than one List page
+		id := fmt.Sprintf("src-%03d", i)
+		ct, err := k.Encrypt(ctx, id, []byte(id), nil)
+		require.NoError(t, err)
+		cts[id] = ct
+	}
+	require.NoError(t, k.Shred(ctx, "src-007"))
+	before, _, err := mem.Get(ctx, "src-001")
+	require.NoError(t, err)
+
+	newKEK := newCountingKEK(t)
+	store.putsLeft.Store(250)
+	n, err := k.RewrapAll(ctx, newKEK)
+	require.Error(t, err, "the store fails part way")
+	assert.ErrorContains(t, err, "disk full")
+	assert.Equal(t, 250, n)
+	store.putsLeft.Store(1 << 30)
+	m, err := k.RewrapAll(ctx, newKEK)
+	require.NoError(t, err, "a second run resumes")
+	assert.Equal(t, 599-250, m, "keysets already rewrapped are skipped")
+
+	after, _, err := mem.Get(ctx, "src-001")
+	require.NoError(t, err)
+	assert.NotEqual(t, before, after)
+
+	// Only the new KEK is needed now; data ciphertexts were not touched.
+	k2, err := NewKeyring(mem, newKEK, nil)
+	require.NoError(t, err)
+	for id, ct := range cts {
+		pt, err := k2.Decrypt(ctx, id, ct, nil)
+		if id == "src-007" {
+			assert.ErrorIs(t, err, ErrShredded)
+			continue
+		}
+		require.NoError(t, err, id)
+		assert.Equal(t, id, string(pt))
+	}
+	k3, err := NewKeyring(mem, oldKEK, nil)
+	require.NoError(t, err)
+	_, err = k3.Decrypt(ctx, "src-001", cts["src-001"], nil)
+	assert.ErrorIs(t, err, ErrUnwrap, "the old KEK opens nothing any more")
+
+	// New keysets are wrapped by the new KEK.
+	_, err = k.Encrypt(ctx, "later", []byte("x"), nil)
+	require.NoError(t, err)
+	_, err = k2.Encrypt(ctx, "later", []byte("x"), nil)
+	require.NoError(t, err)
+
+	// A store that cannot list.
+	k4, err := NewKeyring(struct{ KeyStore }{mem}, newKEK, nil)
+	require.NoError(t, err)
+	_, err = k4.RewrapAll(ctx, oldKEK)
+	assert.ErrorIs(t, err, ErrNotSupported)
+}
+
+func TestPreviousKEKs(t *testing.T) {
+	t.Parallel()
+	store := NewMemoryKeyStore()
+	old, err := GenerateLocalKEK()
+	require.NoError(t, err)
+	k, err := NewKeyring(store, old, nil)
+	require.NoError(t, err)
+	ct, err := k.Encrypt(ctx, "s", []byte("x"), nil)
+	require.NoError(t, err)
+	cur, err := GenerateLocalKEK()
+	require.NoError(t, err)
+	k2, err := NewKeyring(store, cur, &Options{PreviousKEKs: []tink.AEAD{old}})
+	require.NoError(t, err)
+	_, err = k2.Decrypt(ctx, "s", ct, nil)
+	assert.NoError(t, err, "a keyset wrapped by a previous KEK still opens")
+	_, err = NewKeyring(store, cur, &Options{PreviousKEKs: []tink.AEAD{nil}})
+	assert.Error(t, err)
+	_, err = NewKeyring(nil, cur, nil)
+	assert.Error(t, err)
+	_, err = NewKeyring(store, nil, nil)
+	assert.Error(t, err)
+}
+
+// TestConcurrentUse exercises every operation at once under -race.
+func TestConcurrentUse(t *testing.T) {
+	t.Parallel()
+	k, _, _ := newTestKeyring(t, &Options{CacheSize: 4})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 30 {
+				id := fmt.Sprintf("s%d", (g+i)%6)
+				ct, err := k.Encrypt(ctx, id, []byte("x"), nil)
+				if errors.Is(err, ErrShredded) {
+					continue
+				}
+				if !assert.NoError(t, err) {
+					return
+				}
+				_, err = k.Decrypt(ctx, id, ct, nil)
+				if err != nil && !errors.Is(err, ErrShredded) {
+					// A rotation between Encrypt and Decrypt is fine: the
+					// old key stays in the keyset.
+					assert.NoError(t, err)
+				}
+				switch i % 10 {
+				case 3:
+					_ = k.Rotate(ctx, id)
+				case 7:
+					if g == 0 {
+						assert.NoError(t, k.Shred(ctx, id))
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
