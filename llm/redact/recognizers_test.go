@@ -149,7 +149,10 @@ func TestSSN(t *testing.T) {
 		{"group 00", "123-00-4567", nil, "group 00 never issued"},
 		{"serial 0000", "123-45-0000", nil, "serial 0000 never issued"},
 		{"mixed", "123-45 6789", nil, "separators must agree"},
-		{"compact", "123456789", nil, "no separators: not recognized"},
+		{"compact", "123456789", nil, "no separators and no label: not recognized"},
+		{"compact labelled", "SSN: 123456789", []string{"US_SSN:123456789"}, "labelled compact form"},
+		{"compact labelled long", "Social Security Number 123456789", []string{"US_SSN:123456789"}, "labelled compact form"},
+		{"compact labelled invalid", "ssn=666456789", nil, "label does not excuse never-issued ranges"},
 		{"longer", "123-45-67890", nil, "runs on"},
 	})
 }
