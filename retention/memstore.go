@@ -217,8 +217,11 @@ func (s *MemoryStore) Claim(ctx context.Context, r ClaimRequest) ([]Item, error)
 	return out, nil
 }
 
-// applyStep moves it to e's state. Shared with the SQL store's semantics.
-func applyStep(it *Item, e JournalEntry) error {
+// ApplyStep moves it to the state of journal step e, setting the managed
+// fields as [Journal.Record] specifies. Low-level: for Store
+// implementations, which call it after checking the claim (owner and
+// attempt), so that every store moves items the same way.
+func ApplyStep(it *Item, e JournalEntry) error {
 	switch e.Step {
 	case StepDeleting:
 		it.State = StateDeleting
@@ -257,7 +260,7 @@ func (s *MemoryStore) Record(ctx context.Context, e JournalEntry) error {
 	if (it.State != StateClaimed && it.State != StateDeleting) || it.Owner != e.Owner || it.Attempts != e.Attempt {
 		return ErrConflict
 	}
-	if err := applyStep(&it, e); err != nil {
+	if err := ApplyStep(&it, e); err != nil {
 		return err
 	}
 	s.items[e.ItemID] = it

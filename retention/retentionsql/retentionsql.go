@@ -1,0 +1,484 @@
+// Package retentionsql is the SQL backend of [retention]: a [retention.Store]
+// over SQLite (the embedded default) or PostgreSQL (an inventory shared by
+// many service instances).
+//
+// Open the database with privkit.OpenSQLite or privkit.OpenPostgres and
+// pass it to [New], which applies the schema migrations (tables named
+// retention_…, so the database can be shared with other privkit backends):
+//
+//	db, err := privkit.OpenPostgres(ctx, dsn)
+//	store, err := retentionsql.New(ctx, db)
+//	m, err := retention.New(store, &retention.Options{...})
+//
+// Several instances sweep one PostgreSQL inventory without deleting
+// anything twice: claims select rows with FOR UPDATE SKIP LOCKED and mark
+// them claimed with a lease in the same transaction. On SQLite, write
+// transactions begin IMMEDIATE and exclude each other.
+//
+// Deleted items stay in retention_items as tombstones (state "deleted")
+// with their journal: they prove the deletion and feed the KPI report. They
+// hold the subject's pseudonym and the item's location, not its content.
+//
+// # Non-goals
+//
+// Other databases, and cleaning tombstones: a host that must forget them
+// deletes rows of retention_items in state "deleted" older than its
+// record-keeping period itself.
+package retentionsql
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/inferlabs/privkit/internal/sqldb"
+	"github.com/inferlabs/privkit/retention"
+)
+
+// Store is a [retention.Store] over a SQL database. It is safe for
+// concurrent use, also by several processes sharing the database. Use
+// [New].
+type Store struct {
+	db *sqldb.DB
+}
+
+var _ retention.Store = (*Store)(nil)
+
+const schema = `CREATE TABLE retention_items (
+	id TEXT{C} PRIMARY KEY,
+	category TEXT NOT NULL,
+	subject TEXT NOT NULL DEFAULT '',
+	system TEXT NOT NULL,
+	location TEXT NOT NULL DEFAULT '',
+	purpose TEXT NOT NULL DEFAULT '',
+	legal_basis TEXT NOT NULL DEFAULT '',
+	vendor TEXT NOT NULL DEFAULT '',
+	plan TEXT NOT NULL DEFAULT '',
+	region TEXT NOT NULL DEFAULT '',
+	parent TEXT NOT NULL DEFAULT '',
+	labels TEXT NOT NULL DEFAULT '',
+	created_at BIGINT NOT NULL DEFAULT 0,
+	last_activity_at BIGINT NOT NULL DEFAULT 0,
+	sent_at BIGINT NOT NULL DEFAULT 0,
+	user_deleted_at BIGINT NOT NULL DEFAULT 0,
+	due_at BIGINT NOT NULL DEFAULT 0,
+	state TEXT NOT NULL,
+	attempts INTEGER NOT NULL DEFAULT 0,
+	owner TEXT NOT NULL DEFAULT '',
+	lease_until BIGINT NOT NULL DEFAULT 0,
+	next_attempt_at BIGINT NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT '',
+	task TEXT NOT NULL DEFAULT '',
+	deleted_at BIGINT NOT NULL DEFAULT 0,
+	method TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX retention_items_due ON retention_items (due_at) WHERE state <> 'deleted';
+CREATE INDEX retention_items_subject ON retention_items (subject);
+CREATE INDEX retention_items_parent ON retention_items (parent) WHERE parent <> '';
+CREATE INDEX retention_items_deleted ON retention_items (deleted_at) WHERE state = 'deleted';
+CREATE TABLE retention_journal (
+	seq {SERIAL},
+	item_id TEXT{C} NOT NULL,
+	attempt INTEGER NOT NULL,
+	owner TEXT NOT NULL,
+	step TEXT NOT NULL,
+	at BIGINT NOT NULL,
+	error TEXT NOT NULL DEFAULT '',
+	method TEXT NOT NULL DEFAULT '',
+	task TEXT NOT NULL DEFAULT '',
+	next_attempt_at BIGINT NOT NULL DEFAULT 0
+);
+CREATE INDEX retention_journal_item ON retention_journal (item_id, seq);
+CREATE TABLE retention_holds (
+	id TEXT{C} PRIMARY KEY,
+	scope TEXT NOT NULL,
+	target TEXT NOT NULL,
+	reason TEXT NOT NULL,
+	placed_by TEXT NOT NULL,
+	placed_at BIGINT NOT NULL,
+	released_by TEXT NOT NULL DEFAULT '',
+	released_at BIGINT NOT NULL DEFAULT 0,
+	release_reason TEXT NOT NULL DEFAULT ''
+);
+CREATE TABLE retention_requests (
+	id TEXT{C} PRIMARY KEY,
+	subject TEXT NOT NULL,
+	received_at BIGINT NOT NULL,
+	version BIGINT NOT NULL,
+	body TEXT NOT NULL
+);
+CREATE INDEX retention_requests_received ON retention_requests (received_at);
+CREATE TABLE retention_incidents (
+	id TEXT{C} PRIMARY KEY,
+	detected_at BIGINT NOT NULL,
+	body TEXT NOT NULL
+);
+`
+
+func migrations() []sqldb.Migration {
+	lite := strings.NewReplacer("{C}", "", "{SERIAL}", "INTEGER PRIMARY KEY AUTOINCREMENT").Replace(schema)
+	pg := strings.NewReplacer("{C}", ` COLLATE "C"`, "{SERIAL}", "BIGSERIAL PRIMARY KEY").Replace(schema)
+	return []sqldb.Migration{{Version: 1, SQL: lite, Postgres: pg}}
+}
+
+// New returns a Store over db, a handle from privkit.OpenSQLite or
+// privkit.OpenPostgres, after applying the schema migrations
+// (idempotent; safe to run from several instances at once).
+func New(ctx context.Context, db *sql.DB) (*Store, error) {
+	w, err := sqldb.Wrap(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("retentionsql: %w", err)
+	}
+	if err := sqldb.Migrate(ctx, w, "retention", migrations()); err != nil {
+		return nil, fmt.Errorf("retentionsql: %w", err)
+	}
+	return &Store{db: w}, nil
+}
+
+func ns(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func tm(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+const itemCols = `id, category, subject, system, location, purpose, legal_basis, vendor, plan, region, parent, labels,
+	created_at, last_activity_at, sent_at, user_deleted_at, due_at, state, attempts, owner, lease_until,
+	next_attempt_at, last_error, task, deleted_at, method`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanItem(s scanner) (retention.Item, error) {
+	var it retention.Item
+	var labels, state, method string
+	var created, last, sent, udel, due, lease, next, deleted int64
+	if err := s.Scan(&it.ID, &it.Category, &it.Subject, &it.System, &it.Location, &it.Purpose, &it.LegalBasis,
+		&it.Vendor, &it.Plan, &it.Region, &it.Parent, &labels, &created, &last, &sent, &udel, &due, &state,
+		&it.Attempts, &it.Owner, &lease, &next, &it.LastError, &it.Task, &deleted, &method); err != nil {
+		return it, err
+	}
+	if labels != "" {
+		if err := json.Unmarshal([]byte(labels), &it.Labels); err != nil {
+			return it, fmt.Errorf("retentionsql: item labels: %w", err)
+		}
+	}
+	it.CreatedAt, it.LastActivityAt, it.SentAt, it.UserDeletedAt = tm(created), tm(last), tm(sent), tm(udel)
+	it.DueAt, it.LeaseUntil, it.NextAttemptAt, it.DeletedAt = tm(due), tm(lease), tm(next), tm(deleted)
+	it.State, it.Method = retention.ItemState(state), retention.ErasureMethod(method)
+	return it, nil
+}
+
+func labelsJSON(it retention.Item) (string, error) {
+	if len(it.Labels) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(it.Labels)
+	return string(b), err
+}
+
+// PutItem implements [retention.Inventory].
+func (s *Store) PutItem(ctx context.Context, it retention.Item) error {
+	labels, err := labelsJSON(it)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.Exec(ctx, `INSERT INTO retention_items (id, category, subject, system, location, purpose, legal_basis,
+		vendor, plan, region, parent, labels, created_at, last_activity_at, sent_at, user_deleted_at, due_at, state)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'active')
+		ON CONFLICT (id) DO UPDATE SET category = excluded.category, subject = excluded.subject, system = excluded.system,
+		location = excluded.location, purpose = excluded.purpose, legal_basis = excluded.legal_basis,
+		vendor = excluded.vendor, plan = excluded.plan, region = excluded.region, parent = excluded.parent,
+		labels = excluded.labels, created_at = excluded.created_at, last_activity_at = excluded.last_activity_at,
+		sent_at = excluded.sent_at, user_deleted_at = excluded.user_deleted_at, due_at = excluded.due_at`,
+		it.ID, it.Category, it.Subject, it.System, it.Location, it.Purpose, it.LegalBasis, it.Vendor, it.Plan,
+		it.Region, it.Parent, labels, ns(it.CreatedAt), ns(it.LastActivityAt), ns(it.SentAt), ns(it.UserDeletedAt), ns(it.DueAt))
+	return err
+}
+
+// UpdateItem implements [retention.Inventory].
+func (s *Store) UpdateItem(ctx context.Context, id string, fn func(*retention.Item) error) (retention.Item, error) {
+	var out retention.Item
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		it, err := scanItem(tx.QueryRow(ctx, "SELECT "+itemCols+" FROM retention_items WHERE id = ?"+tx.Dialect.ForUpdate(), id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return retention.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		cp := it
+		cp.Labels = slices.Clone(it.Labels)
+		if err := fn(&cp); err != nil {
+			return err
+		}
+		labels, err := labelsJSON(cp)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE retention_items SET category = ?, subject = ?, system = ?, location = ?, purpose = ?,
+			legal_basis = ?, vendor = ?, plan = ?, region = ?, parent = ?, labels = ?, created_at = ?, last_activity_at = ?,
+			sent_at = ?, user_deleted_at = ?, due_at = ? WHERE id = ?`,
+			cp.Category, cp.Subject, cp.System, cp.Location, cp.Purpose, cp.LegalBasis, cp.Vendor, cp.Plan, cp.Region,
+			cp.Parent, labels, ns(cp.CreatedAt), ns(cp.LastActivityAt), ns(cp.SentAt), ns(cp.UserDeletedAt), ns(cp.DueAt), id); err != nil {
+			return err
+		}
+		out, err = scanItem(tx.QueryRow(ctx, "SELECT "+itemCols+" FROM retention_items WHERE id = ?", id))
+		return err
+	})
+	return out, err
+}
+
+// GetItem implements [retention.Inventory].
+func (s *Store) GetItem(ctx context.Context, id string) (retention.Item, error) {
+	it, err := scanItem(s.db.QueryRow(ctx, "SELECT "+itemCols+" FROM retention_items WHERE id = ?", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return retention.Item{}, retention.ErrNotFound
+	}
+	return it, err
+}
+
+func statesIn(states []retention.ItemState, args *[]any) string {
+	ph := make([]string, len(states))
+	for i, st := range states {
+		ph[i] = "?"
+		*args = append(*args, string(st))
+	}
+	return "state IN (" + strings.Join(ph, ", ") + ")"
+}
+
+// ListItems implements [retention.Inventory].
+func (s *Store) ListItems(ctx context.Context, f retention.ItemFilter) ([]retention.Item, error) {
+	var where []string
+	var args []any
+	add := func(cond string, a ...any) {
+		where = append(where, cond)
+		args = append(args, a...)
+	}
+	if f.Subject != "" {
+		add("subject = ?", f.Subject)
+	}
+	if f.Category != "" {
+		add("category = ?", f.Category)
+	}
+	if f.System != "" {
+		add("system = ?", f.System)
+	}
+	if f.Parent != "" {
+		add("parent = ?", f.Parent)
+	}
+	if len(f.States) > 0 {
+		where = append(where, statesIn(f.States, &args))
+	}
+	if !f.DueBy.IsZero() {
+		add("due_at <> 0 AND due_at <= ?", ns(f.DueBy))
+	}
+	if !f.DeletedFrom.IsZero() {
+		add("deleted_at <> 0 AND deleted_at >= ?", ns(f.DeletedFrom))
+	}
+	if !f.DeletedTo.IsZero() {
+		add("deleted_at <> 0 AND deleted_at < ?", ns(f.DeletedTo))
+	}
+	if f.After != "" {
+		add("id > ?", f.After)
+	}
+	q := "SELECT " + itemCols + " FROM retention_items"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY id"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []retention.Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// Claim implements [retention.Journal]. The candidate rows are selected
+// with FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent claims by other
+// instances skip them instead of waiting, and marked claimed in the same
+// transaction.
+func (s *Store) Claim(ctx context.Context, r retention.ClaimRequest) ([]retention.Item, error) {
+	if r.Owner == "" {
+		return nil, fmt.Errorf("%w: claim without owner", retention.ErrInvalid)
+	}
+	limit := r.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if r.IDs != nil && len(r.IDs) == 0 {
+		return nil, nil
+	}
+	now := ns(r.Now)
+	var where []string
+	var args []any
+	where = append(where, "state <> 'deleted'")
+	if r.IDs != nil {
+		ph := make([]string, len(r.IDs))
+		for i, id := range r.IDs {
+			ph[i] = "?"
+			args = append(args, id)
+		}
+		where = append(where, "id IN ("+strings.Join(ph, ", ")+")")
+	} else {
+		where = append(where, "due_at <> 0 AND due_at <= ?")
+		args = append(args, ns(r.DueBy))
+	}
+	if r.After != "" {
+		where = append(where, "id > ?")
+		args = append(args, r.After)
+	}
+	next := "next_attempt_at <= ?"
+	if r.Force {
+		next = "TRUE"
+	} else {
+		args = append(args, now)
+	}
+	where = append(where, "((state IN ('active', 'failed', 'pending') AND "+next+") OR (state IN ('claimed', 'deleting') AND lease_until <= ?))")
+	args = append(args, now)
+	var out []retention.Item
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		out = out[:0]
+		q := "SELECT " + itemCols + " FROM retention_items WHERE " + strings.Join(where, " AND ") +
+			fmt.Sprintf(" ORDER BY id LIMIT %d", limit) + tx.Dialect.ForUpdateSkipLocked()
+		rows, err := tx.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		var cands []retention.Item
+		for rows.Next() {
+			it, err := scanItem(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			cands = append(cands, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, it := range cands {
+			it.State, it.Owner, it.LeaseUntil = retention.StateClaimed, r.Owner, tm(ns(r.LeaseUntil))
+			it.Attempts++
+			if _, err := tx.Exec(ctx, `UPDATE retention_items SET state = 'claimed', owner = ?, lease_until = ?,
+				attempts = ? WHERE id = ?`, r.Owner, ns(r.LeaseUntil), it.Attempts, it.ID); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO retention_journal (item_id, attempt, owner, step, at)
+				VALUES (?, ?, ?, ?, ?)`, it.ID, it.Attempts, r.Owner, string(retention.StepClaimed), now); err != nil {
+				return err
+			}
+			out = append(out, it)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Record implements [retention.Journal].
+func (s *Store) Record(ctx context.Context, e retention.JournalEntry) error {
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		it, err := scanItem(tx.QueryRow(ctx, "SELECT "+itemCols+" FROM retention_items WHERE id = ?"+tx.Dialect.ForUpdate(), e.ItemID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return retention.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if (it.State != retention.StateClaimed && it.State != retention.StateDeleting) || it.Owner != e.Owner || it.Attempts != e.Attempt {
+			return retention.ErrConflict
+		}
+		if err := retention.ApplyStep(&it, e); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE retention_items SET state = ?, owner = ?, lease_until = ?, next_attempt_at = ?,
+			last_error = ?, task = ?, deleted_at = ?, method = ? WHERE id = ?`,
+			string(it.State), it.Owner, ns(it.LeaseUntil), ns(it.NextAttemptAt), it.LastError, it.Task,
+			ns(it.DeletedAt), string(it.Method), it.ID); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO retention_journal (item_id, attempt, owner, step, at, error, method, task, next_attempt_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ItemID, e.Attempt, e.Owner, string(e.Step), ns(e.At), e.Error,
+			string(e.Method), e.Task, ns(e.NextAttemptAt))
+		return err
+	})
+}
+
+// JournalOf implements [retention.Journal].
+func (s *Store) JournalOf(ctx context.Context, itemID string) ([]retention.JournalEntry, error) {
+	rows, err := s.db.Query(ctx, `SELECT item_id, attempt, owner, step, at, error, method, task, next_attempt_at
+		FROM retention_journal WHERE item_id = ? ORDER BY seq`, itemID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []retention.JournalEntry
+	for rows.Next() {
+		var e retention.JournalEntry
+		var step, method string
+		var at, next int64
+		if err := rows.Scan(&e.ItemID, &e.Attempt, &e.Owner, &step, &at, &e.Error, &method, &e.Task, &next); err != nil {
+			return nil, err
+		}
+		e.Step, e.Method, e.At, e.NextAttemptAt = retention.Step(step), retention.ErasureMethod(method), tm(at), tm(next)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// DataMap implements [retention.DataMapper].
+func (s *Store) DataMap(ctx context.Context) ([]retention.DataMapRow, error) {
+	rows, err := s.db.Query(ctx, `SELECT category, system, purpose, legal_basis, vendor, COUNT(*) FROM retention_items
+		WHERE state <> 'deleted' GROUP BY category, system, purpose, legal_basis, vendor`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []retention.DataMapRow
+	for rows.Next() {
+		var r retention.DataMapRow
+		if err := rows.Scan(&r.Category, &r.System, &r.Purpose, &r.LegalBasis, &r.Vendor, &r.Count); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b retention.DataMapRow) int {
+		for _, c := range [][2]string{{a.Category, b.Category}, {a.System, b.System}, {a.Purpose, b.Purpose}, {a.LegalBasis, b.LegalBasis}, {a.Vendor, b.Vendor}} {
+			if n := strings.Compare(c[0], c[1]); n != 0 {
+				return n
+			}
+		}
+		return 0
+	})
+	return out, nil
+}
