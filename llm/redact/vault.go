@@ -92,15 +92,16 @@ func (v *Vault) Redact(text string) (redacted string, findings []Finding) {
 	b.Grow(len(text))
 	last := 0
 	fi, li := 0, 0
-	issued := make(map[Kind]int, len(v.next)) // numbers issued before this call
-	for k, n := range v.next {
-		issued[k] = n
+	// Which literal placeholders were issued before this call.
+	var known []bool
+	for _, l := range literals {
+		known = append(known, v.byPH[text[l.Start:l.End]] != nil)
 	}
 	for fi < len(findings) || li < len(literals) {
 		var f Finding
-		isLit := false
+		isLit, isKnown := false, false
 		if li < len(literals) && (fi == len(findings) || literals[li].Start < findings[fi].Start) {
-			f, isLit = literals[li], true
+			f, isLit, isKnown = literals[li], true, known[li]
 			li++
 		} else {
 			f = findings[fi]
@@ -109,12 +110,11 @@ func (v *Vault) Redact(text string) (redacted string, findings []Finding) {
 		b.WriteString(text[last:f.Start])
 		last = f.End
 		val := text[f.Start:f.End]
-		if isLit {
-			if n := placeholderSeq(val); n <= issued[f.Kind] && v.byPH[val] != nil {
-				b.WriteString(val) // a known placeholder: keep
-				continue
-			}
-		} else {
+		if isKnown {
+			b.WriteString(val) // a placeholder issued before: keep
+			continue
+		}
+		if !isLit {
 			v.counts[f.Kind]++
 		}
 		b.WriteString(v.placeholder(f.Kind, val))
@@ -283,11 +283,6 @@ func parsePlaceholder(s string) (Kind, int, bool) {
 		n = n*10 + int(digits[i]-'0')
 	}
 	return k, n, true
-}
-
-func placeholderSeq(s string) int {
-	_, n, _ := parsePlaceholder(s)
-	return n
 }
 
 // findPlaceholders returns the placeholder-shaped spans of text that do not
