@@ -117,7 +117,7 @@ func findIPv6(text string, dst []Finding, v4 []Finding) []Finding {
 		for len(cand) > 0 && (cand[len(cand)-1] == '.' || cand[len(cand)-1] == ':' && !strings.HasSuffix(cand, "::")) {
 			cand = cand[:len(cand)-1]
 		}
-		if strings.Count(cand, ":") < 2 {
+		if strings.Count(cand, ":") < 2 || strings.Trim(cand, ":.") == "" {
 			continue
 		}
 		end := s + len(cand)

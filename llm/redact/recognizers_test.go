@@ -180,6 +180,7 @@ func TestIPAddress(t *testing.T) {
 		{"mac", "00:1a:2b:3c:4d:5e", nil, "MAC address is not an IP"},
 		{"cpp", "std::vector and Foo::bar", nil, "scope operator"},
 		{"bad v6", "2001:db8:::1", nil, "triple colon"},
+		{"bare ::", "a :: b", nil, "the unspecified address alone is punctuation, not data"},
 	})
 }
 

@@ -24,8 +24,9 @@ import "strings"
 //   - PEM private keys: from "-----BEGIN ... PRIVATE KEY-----" to the
 //     matching END line (to the end of the text if it is cut off).
 //
-// Each family is found with strings.Index on its literal prefix, then
-// scanned forward: linear in the text.
+// Token prefixes are found in one pass over the text (only at the start of
+// a token), labels and PEM headers with strings.Index; each candidate is
+// then scanned forward: linear in the text.
 
 type secretRule struct {
 	prefix string
@@ -58,21 +59,29 @@ var secretRules = []secretRule{
 // Labels that announce an AWS secret access key.
 var awsSecretLabels = []string{"ecret_access_key", "ECRET_ACCESS_KEY", "ecretAccessKey"}
 
-func findSecrets(text string, dst []Finding) []Finding {
+// secretFirst marks the first bytes of the prefixes in secretRules.
+var secretFirst = func() (t [256]bool) {
 	for _, r := range secretRules {
-		for off := 0; ; {
-			k := strings.Index(text[off:], r.prefix)
-			if k < 0 {
-				break
-			}
-			i := off + k
-			off = i + len(r.prefix)
-			if i > 0 && isTokenChar(text[i-1]) {
+		t[r.prefix[0]] = true
+	}
+	return t
+}()
+
+func findSecrets(text string, dst []Finding) []Finding {
+	// One pass: at each token start whose first byte begins some prefix,
+	// try the rules with that prefix.
+	for i := 0; i < len(text); i++ {
+		if !secretFirst[text[i]] || i > 0 && isTokenChar(text[i-1]) {
+			continue
+		}
+		for _, r := range secretRules {
+			if !strings.HasPrefix(text[i:], r.prefix) {
 				continue
 			}
 			if e := r.match(text, i); e > 0 {
 				dst = append(dst, Finding{Kind: Secret, Start: i, End: e})
-				off = e
+				i = e - 1
+				break
 			}
 		}
 	}
