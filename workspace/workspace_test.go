@@ -40,7 +40,7 @@ type env struct {
 	audits []audit.Event
 }
 
-func newEnv(t *testing.T, opts *workspace.Options) *env {
+func newEnv(t testing.TB, opts *workspace.Options) *env {
 	t.Helper()
 	e := &env{root: t.TempDir(), clock: clock.NewFake(t0), store: workspace.NewMemoryStore(), cipher: workspacetest.NewCipher()}
 	if opts == nil {
@@ -71,7 +71,7 @@ func newEnv(t *testing.T, opts *workspace.Options) *env {
 
 // start (re)creates the manager on the same root, store and cipher, as a
 // restarted process would.
-func (e *env) start(t *testing.T) {
+func (e *env) start(t testing.TB) {
 	t.Helper()
 	m, err := workspace.New(context.Background(), e.root, e.cipher, e.store, e.opts)
 	require.NoError(t, err)
@@ -245,7 +245,7 @@ func TestCiphertextTamperingDetected(t *testing.T) {
 }
 
 // dataFiles lists the data files of a workspace directory.
-func dataFiles(t *testing.T, dir string) []string {
+func dataFiles(t testing.TB, dir string) []string {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	require.NoError(t, err)
