@@ -3,9 +3,11 @@ package audit
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"sync"
 	"time"
 
@@ -85,8 +87,13 @@ type Log struct {
 	stop   chan struct{}
 	wg     sync.WaitGroup
 
-	front *frontier // committer-owned cache of the tree's right edge
-	enc   []byte    // committer-owned encoding buffer
+	// commitMu is held by whoever commits a batch: the committer
+	// goroutine, or an appender on the fast path. It guards the fields
+	// below.
+	commitMu    sync.Mutex
+	front       *frontier // cache of the tree's right edge
+	inline      appendReq
+	inlineBatch []*appendReq
 	cpMu  sync.Mutex
 	cpN   uint64 // size of the last periodic checkpoint + 1 (0 = none)
 }
@@ -178,14 +185,21 @@ func (l *Log) Append(ctx context.Context, e Event) (index uint64, err error) {
 	if e.Outcome == "" {
 		e.Outcome = Success
 	}
-	r := reqPool.Get().(*appendReq)
-	r.ev = e
 	l.mu.RLock()
 	if l.closed {
 		l.mu.RUnlock()
-		reqPool.Put(r)
 		return 0, ErrClosed
 	}
+	if l.commitMu.TryLock() {
+		// Fast path: no batch is being committed, so commit this event
+		// now, with whatever else is queued, without waking the committer.
+		l.wg.Add(1)
+		l.mu.RUnlock()
+		defer l.wg.Done()
+		return l.commitInline(e)
+	}
+	r := reqPool.Get().(*appendReq)
+	r.ev = e
 	select {
 	case l.reqs <- r:
 	case <-ctx.Done():
@@ -204,6 +218,39 @@ func (l *Log) Append(ctx context.Context, e Event) (index uint64, err error) {
 		// channel; r is left to the garbage collector.
 		return 0, ctx.Err()
 	}
+}
+
+// commitInline commits e and any queued appends; l.commitMu is held.
+func (l *Log) commitInline(e Event) (uint64, error) {
+	defer l.commitMu.Unlock()
+	own := &l.inline
+	own.ev = e
+	batch := append(l.inlineBatch[:0], own)
+	batch = l.drain(batch)
+	first, err := l.commit(batch)
+	for i, r := range batch[1:] {
+		r.done <- appendResult{first + uint64(i+1), err}
+	}
+	own.ev = Event{}
+	clear(batch)
+	l.inlineBatch = batch[:0]
+	return first, err
+}
+
+// drain appends to batch the requests queued now, up to maxBatch.
+func (l *Log) drain(batch []*appendReq) []*appendReq {
+	for len(batch) < l.maxBatch {
+		select {
+		case r, ok := <-l.reqs:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // Record appends e, discarding its index. It lets a *Log serve as the
@@ -247,6 +294,7 @@ func (l *Log) commitLoop() {
 		if !ok {
 			return
 		}
+		l.commitMu.Lock()
 		batch = append(batch[:0], r)
 	fill:
 		for len(batch) < l.maxBatch {
@@ -278,53 +326,72 @@ func (l *Log) commitLoop() {
 			}
 		}
 		first, err := l.commit(batch)
+		l.commitMu.Unlock()
 		for i, r := range batch {
 			r.done <- appendResult{first + uint64(i), err}
 		}
+		clear(batch)
 	}
 }
 
 // commit appends the batch in one store transaction and returns the index
-// of its first entry.
+// of its first entry. l.commitMu is held.
 func (l *Log) commit(batch []*appendReq) (uint64, error) {
 	var first uint64
-	var next *frontier
 	err := l.store.Append(context.Background(), func(size uint64, hr tlog.HashReader) ([]Record, error) {
 		f := l.front
+		l.front = nil // until the store confirms the batch
 		if f == nil || f.n != size {
 			var err error
 			if f, err = loadFrontier(size, hr); err != nil {
 				return nil, fmt.Errorf("audit: read tree: %w", err)
 			}
 		}
-		f = f.clone()
 		first = size
-		recs := make([]Record, len(batch))
-		hashes := make([]tlog.Hash, 0, 2*len(batch)+64)
+		// One allocation each for the leaves, hashes and records of the
+		// batch; a store may keep the sub-slices.
+		total := 0
+		for _, r := range batch {
+			total += leafSize(&r.ev)
+		}
+		// Each leaf is preceded by a 0x00 byte so that its RFC 6962 leaf
+		// hash is one SHA-256 call over the buffer.
+		data := make([]byte, 0, total+len(batch))
+		var err error
+		var endsBuf [64]int
+		ends := endsBuf[:0]
+		nhash := 0
 		for i, r := range batch {
-			var err error
-			l.enc, err = appendLeaf(l.enc[:0], size+uint64(i), f.last, &r.ev)
-			if err != nil {
+			data = append(data, 0)
+			if data, err = appendLeaf(data, size+uint64(i), tlog.Hash{}, &r.ev); err != nil {
 				return nil, err
 			}
-			data := make([]byte, len(l.enc))
-			copy(data, l.enc)
-			start := len(hashes)
-			hashes = f.add(tlog.RecordHash(data), hashes)
+			ends = append(ends, len(data))
+			nhash += 1 + bits.TrailingZeros64(^(size + uint64(i)))
+		}
+		recs := make([]Record, len(batch))
+		hashes := make([]tlog.Hash, 0, nhash)
+		start := 0
+		for i, r := range batch {
+			prefixed := data[start:ends[i]:ends[i]]
+			leaf := prefixed[1:]
+			copy(leaf[prevOffset:], f.last[:]) // the chain link, known only now
+			start = ends[i]
+			h := len(hashes)
+			hashes = f.add(sha256.Sum256(prefixed), hashes)
 			ev := &r.ev
 			recs[i] = Record{
-				Index: size + uint64(i), Data: data, Hashes: hashes[start:len(hashes):len(hashes)],
+				Index: size + uint64(i), Data: leaf, Hashes: hashes[h:len(hashes):len(hashes)],
 				Time: ev.Time, Actor: ev.Actor, Subject: ev.Subject, Resource: ev.Resource, Action: ev.Action,
 			}
 		}
-		next = f
+		l.front = f
 		return recs, nil
 	})
 	if err != nil {
 		l.front = nil
 		return 0, fmt.Errorf("audit: append: %w", err)
 	}
-	l.front = next
 	return first, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -12,6 +13,9 @@ import (
 // LeafVersion is the version byte that starts every leaf this package
 // writes. See the package documentation for the format.
 const LeafVersion = 1
+
+// prevOffset is where the previous leaf hash sits in a leaf.
+const prevOffset = 1 + 8
 
 // MaxLeafSize bounds an encoded leaf. Validation keeps every event far below.
 const MaxLeafSize = 64 << 10
@@ -79,6 +83,24 @@ func appendLeaf(buf []byte, index uint64, prev tlog.Hash, ev *Event) ([]byte, er
 		}
 	}
 	return buf, nil
+}
+
+// leafSize returns the length of ev's leaf.
+func leafSize(ev *Event) int {
+	n := 1 + 8 + 32 + 8 + 9*2 + len(ev.Actor) + len(ev.OnBehalfOf) + len(ev.Action) + len(ev.Resource) +
+		len(ev.Subject) + len(ev.Purpose) + len(ev.Outcome) + len(ev.Service) + len(ev.IP) + 1
+	for _, a := range ev.Attrs {
+		n += 2 + len(a.Key) + 1
+		switch a.Kind {
+		case KindString:
+			n += 2 + len(a.Str)
+		case KindInt:
+			n += 8
+		case KindBool:
+			n++
+		}
+	}
+	return n
 }
 
 func appendString(buf []byte, s string) []byte {
@@ -195,4 +217,132 @@ func (d *decoder) string() string {
 		return ""
 	}
 	return string(d.bytes(int(binary.BigEndian.Uint16(p))))
+}
+
+// checkLeaf accepts exactly the leaves parseEntry accepts, without
+// allocating: it is the hot path of [Verify]. It returns the leaf's index
+// and previous-leaf hash. FuzzParseEntry holds the two to the same answer.
+func checkLeaf(data []byte) (index uint64, prev tlog.Hash, err error) {
+	bad := func(why string) (uint64, tlog.Hash, error) {
+		return 0, tlog.Hash{}, fmt.Errorf("%w: %s", ErrMalformedEntry, why)
+	}
+	if len(data) > MaxLeafSize {
+		return bad("too long")
+	}
+	if len(data) < 1+8+32+8 {
+		return bad("truncated")
+	}
+	if data[0] != LeafVersion {
+		return bad("unknown version")
+	}
+	index = binary.BigEndian.Uint64(data[1:])
+	copy(prev[:], data[prevOffset:])
+	ns := int64(binary.BigEndian.Uint64(data[prevOffset+32:]))
+	if t := time.Unix(0, ns); t.Before(minTime) || t.After(maxTime) {
+		return bad("time out of range")
+	}
+	d := data[prevOffset+32+8:]
+	str := func(max int) ([]byte, bool) {
+		if len(d) < 2 {
+			return nil, false
+		}
+		n := int(binary.BigEndian.Uint16(d))
+		if len(d) < 2+n || n > max || !textOK(d[2:2+n]) {
+			return nil, false
+		}
+		s := d[2 : 2+n]
+		d = d[2+n:]
+		return s, true
+	}
+	for i := range 9 {
+		s, ok := str(MaxFieldLen)
+		if !ok {
+			return bad("bad field")
+		}
+		switch i {
+		case 0, 2: // actor, action
+			if len(s) == 0 {
+				return bad("bad field")
+			}
+		case 6: // outcome
+			switch string(s) {
+			case string(Success), string(Denied), string(Error):
+			default:
+				return bad("bad outcome")
+			}
+		}
+	}
+	if len(d) < 1 {
+		return bad("truncated")
+	}
+	nattrs := int(d[0])
+	d = d[1:]
+	if nattrs > MaxAttrs {
+		return bad("too many attributes")
+	}
+	var keys [MaxAttrs][]byte
+	for i := range nattrs {
+		k, ok := str(MaxAttrKey)
+		if !ok || len(k) == 0 {
+			return bad("bad attribute key")
+		}
+		for _, c := range k {
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+				return bad("bad attribute key")
+			}
+		}
+		for _, o := range keys[:i] {
+			if string(o) == string(k) {
+				return bad("repeated attribute key")
+			}
+		}
+		keys[i] = k
+		if len(d) < 1 {
+			return bad("truncated")
+		}
+		kind := Kind(d[0])
+		d = d[1:]
+		switch kind {
+		case KindString:
+			if _, ok := str(MaxAttrValue); !ok {
+				return bad("bad attribute value")
+			}
+		case KindInt:
+			if len(d) < 8 {
+				return bad("truncated")
+			}
+			d = d[8:]
+		case KindBool:
+			if len(d) < 1 || d[0] > 1 {
+				return bad("bad attribute value")
+			}
+			d = d[1:]
+		default:
+			return bad("unknown attribute kind")
+		}
+	}
+	if len(d) != 0 {
+		return bad("trailing bytes")
+	}
+	return index, prev, nil
+}
+
+// textOK is checkText for bytes whose length is already checked.
+func textOK(b []byte) bool {
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c < 0x80 {
+			if c < 0x20 || c == 0x7f {
+				return false
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 || r < 0xa0 {
+			return false
+		}
+		i += n
+	}
+	return true
 }

@@ -154,45 +154,54 @@ func (e *Event) Validate() error {
 		return &EventError{"Attrs", "has more than " + strconv.Itoa(MaxAttrs) + " attributes"}
 	}
 	for i, a := range e.Attrs {
-		name := "Attrs[" + strconv.Itoa(i) + "]"
-		if a.Key == "" {
-			return &EventError{name + ".Key", "is empty"}
-		}
-		if len(a.Key) > MaxAttrKey {
-			return &EventError{name + ".Key", "exceeds " + strconv.Itoa(MaxAttrKey) + " bytes"}
-		}
-		for j := 0; j < len(a.Key); j++ {
-			c := a.Key[j]
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
-				return &EventError{name + ".Key", "has a character outside [a-z0-9_.-]"}
-			}
-		}
-		for _, b := range e.Attrs[:i] {
-			if b.Key == a.Key {
-				return &EventError{name + ".Key", "repeats an earlier key"}
-			}
-		}
-		switch a.Kind {
-		case KindString:
-			if r := checkText(a.Str, MaxAttrValue); r != "" {
-				return &EventError{name + ".Str", r}
-			}
-			if a.Int != 0 {
-				return &EventError{name + ".Int", "is set on a string attribute"}
-			}
-		case KindInt:
-			if a.Str != "" {
-				return &EventError{name + ".Str", "is set on an integer attribute"}
-			}
-		case KindBool:
-			if a.Str != "" || (a.Int != 0 && a.Int != 1) {
-				return &EventError{name, "is not a canonical boolean"}
-			}
-		default:
-			return &EventError{name + ".Kind", "is unknown"}
+		if why := checkAttr(a, e.Attrs[:i]); why.Field != "" {
+			why.Field = "Attrs[" + strconv.Itoa(i) + "]" + why.Field
+			return &why
 		}
 	}
 	return nil
+}
+
+// checkAttr returns why a is invalid after the attributes before it, with a
+// Field relative to the attribute, or a zero EventError.
+func checkAttr(a Attr, before []Attr) EventError {
+	if a.Key == "" {
+		return EventError{".Key", "is empty"}
+	}
+	if len(a.Key) > MaxAttrKey {
+		return EventError{".Key", "exceeds " + strconv.Itoa(MaxAttrKey) + " bytes"}
+	}
+	for j := 0; j < len(a.Key); j++ {
+		c := a.Key[j]
+		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
+			return EventError{".Key", "has a character outside [a-z0-9_.-]"}
+		}
+	}
+	for _, b := range before {
+		if b.Key == a.Key {
+			return EventError{".Key", "repeats an earlier key"}
+		}
+	}
+	switch a.Kind {
+	case KindString:
+		if r := checkText(a.Str, MaxAttrValue); r != "" {
+			return EventError{".Str", r}
+		}
+		if a.Int != 0 {
+			return EventError{".Int", "is set on a string attribute"}
+		}
+	case KindInt:
+		if a.Str != "" {
+			return EventError{".Str", "is set on an integer attribute"}
+		}
+	case KindBool:
+		if a.Str != "" || (a.Int != 0 && a.Int != 1) {
+			return EventError{".Int", "is not a canonical boolean"}
+		}
+	default:
+		return EventError{".Kind", "is unknown"}
+	}
+	return EventError{}
 }
 
 var (
@@ -205,13 +214,23 @@ func checkText(s string, max int) string {
 	if len(s) > max {
 		return "exceeds " + strconv.Itoa(max) + " bytes"
 	}
-	if !utf8.ValidString(s) {
-		return "is not valid UTF-8"
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c < 0x20 || c == 0x7f {
+				return "contains a control character"
+			}
+			i++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return "is not valid UTF-8"
+		}
+		if r < 0xa0 {
 			return "contains a control character"
 		}
+		i += n
 	}
 	return ""
 }

@@ -3,7 +3,6 @@ package audit
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -16,11 +15,37 @@ import (
 // value is not: use [NewMemoryStore].
 type MemoryStore struct {
 	mu          sync.RWMutex
-	records     []Record
-	hashes      []tlog.Hash // tlog stored hashes, by storage index
+	records     chunked[Record]
+	hashes      chunked[tlog.Hash] // tlog stored hashes, by storage index
 	checkpoints map[uint64][]byte
 	latest      uint64
 	hasLatest   bool
+}
+
+// chunked is an append-only slice kept in fixed-size chunks, so that growth
+// never copies what is already stored.
+type chunked[T any] struct {
+	chunks [][]T
+	n      int
+}
+
+const chunkSize = 4096
+
+func (c *chunked[T]) len() int { return c.n }
+
+func (c *chunked[T]) at(i int) *T { return &c.chunks[i/chunkSize][i%chunkSize] }
+
+func (c *chunked[T]) append(vs ...T) {
+	for len(vs) > 0 {
+		if c.n%chunkSize == 0 {
+			c.chunks = append(c.chunks, make([]T, 0, chunkSize))
+		}
+		last := &c.chunks[len(c.chunks)-1]
+		k := min(len(vs), chunkSize-len(*last))
+		*last = append(*last, vs[:k]...)
+		c.n += k
+		vs = vs[k:]
+	}
 }
 
 var (
@@ -39,22 +64,26 @@ func NewMemoryStore() *MemoryStore {
 func (m *MemoryStore) Append(ctx context.Context, fn AppendFunc) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	size := uint64(len(m.records))
+	size := uint64(m.records.len())
 	recs, err := fn(size, memHashReader{m})
 	if err != nil {
 		return err
 	}
+	nh := int64(m.hashes.len())
 	for i := range recs {
 		r := &recs[i]
 		if r.Index != size+uint64(i) {
 			return fmt.Errorf("audit: memory store: record %d appended at size %d", r.Index, size+uint64(i))
 		}
-		if int64(len(m.hashes)) != tlog.StoredHashIndex(0, int64(r.Index)) || len(r.Hashes) == 0 {
+		if nh != tlog.StoredHashIndex(0, int64(r.Index)) || len(r.Hashes) == 0 {
 			return fmt.Errorf("audit: memory store: record %d has the wrong hashes", r.Index)
 		}
-		m.hashes = append(m.hashes, r.Hashes...)
+		nh += int64(len(r.Hashes))
 	}
-	m.records = append(m.records, recs...)
+	for i := range recs {
+		m.hashes.append(recs[i].Hashes...)
+	}
+	m.records.append(recs...)
 	return nil
 }
 
@@ -68,10 +97,10 @@ func (r memHashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 func (m *MemoryStore) readHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
-		if x < 0 || x >= int64(len(m.hashes)) {
+		if x < 0 || x >= int64(m.hashes.len()) {
 			return nil, fmt.Errorf("audit: memory store: no hash at storage index %d", x)
 		}
-		out[i] = m.hashes[x]
+		out[i] = *m.hashes.at(int(x))
 	}
 	return out, nil
 }
@@ -80,19 +109,22 @@ func (m *MemoryStore) readHashes(indexes []int64) ([]tlog.Hash, error) {
 func (m *MemoryStore) Size(ctx context.Context) (uint64, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return uint64(len(m.records)), nil
+	return uint64(m.records.len()), nil
 }
 
 // ReadRecords implements [Store].
 func (m *MemoryStore) ReadRecords(ctx context.Context, start, end uint64) ([]Record, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	n := uint64(len(m.records))
-	end = min(end, n)
+	end = min(end, uint64(m.records.len()))
 	if start >= end {
 		return nil, nil
 	}
-	return slices.Clone(m.records[start:end]), nil
+	out := make([]Record, 0, end-start)
+	for i := start; i < end; i++ {
+		out = append(out, *m.records.at(int(i)))
+	}
+	return out, nil
 }
 
 // ReadHashes implements [Store].
@@ -109,7 +141,7 @@ func (m *MemoryStore) SaveCheckpoint(ctx context.Context, size uint64, note []by
 	if _, ok := m.checkpoints[size]; ok {
 		return nil
 	}
-	m.checkpoints[size] = slices.Clone(note)
+	m.checkpoints[size] = append([]byte(nil), note...)
 	if !m.hasLatest || size > m.latest {
 		m.latest, m.hasLatest = size, true
 	}
@@ -123,7 +155,7 @@ func (m *MemoryStore) LatestCheckpoint(ctx context.Context) ([]byte, error) {
 	if !m.hasLatest {
 		return nil, nil
 	}
-	return slices.Clone(m.checkpoints[m.latest]), nil
+	return append([]byte(nil), m.checkpoints[m.latest]...), nil
 }
 
 // Search implements [SearchStore] by scanning.
@@ -131,9 +163,9 @@ func (m *MemoryStore) Search(ctx context.Context, f Filter) ([]Record, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	var out []Record
-	for i := f.Start; i < uint64(len(m.records)) && len(out) < max(f.Limit, 1); i++ {
-		if f.match(&m.records[i]) {
-			out = append(out, m.records[i])
+	for i := f.Start; i < uint64(m.records.len()) && len(out) < max(f.Limit, 1); i++ {
+		if r := m.records.at(int(i)); f.match(r) {
+			out = append(out, *r)
 		}
 	}
 	return out, nil
@@ -144,8 +176,8 @@ func (m *MemoryStore) Strip(ctx context.Context, cutoff time.Time) (int, error) 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := 0
-	for i := range m.records {
-		r := &m.records[i]
+	for i := range m.records.len() {
+		r := m.records.at(i)
 		if r.Data != nil && r.Time.Before(cutoff) {
 			*r = Record{Index: r.Index, Hashes: r.Hashes, Time: r.Time}
 			n++

@@ -12,6 +12,22 @@ import (
 // EmptyRoot is the RFC 6962 root hash of the empty tree, SHA-256 of nothing.
 var EmptyRoot = tlog.Hash(sha256.Sum256(nil))
 
+// nodeHash is tlog.NodeHash with one-shot SHA-256: SHA-256(0x01 || l || r).
+func nodeHash(l, r tlog.Hash) tlog.Hash {
+	var b [1 + 2*tlog.HashSize]byte
+	b[0] = 1
+	copy(b[1:], l[:])
+	copy(b[1+tlog.HashSize:], r[:])
+	return sha256.Sum256(b[:])
+}
+
+// leafHash is tlog.RecordHash with one-shot SHA-256: SHA-256(0x00 || data).
+// scratch is a reusable buffer; the grown buffer is returned.
+func leafHash(scratch, data []byte) (tlog.Hash, []byte) {
+	scratch = append(append(scratch[:0], 0), data...)
+	return sha256.Sum256(scratch), scratch
+}
+
 // frontier is the right edge of a Merkle tree of size n: the roots of its
 // complete subtrees, largest (leftmost) first, one per set bit of n. It is
 // the state needed to append leaves and compute the root without reading
@@ -72,7 +88,7 @@ func (f *frontier) add(h tlog.Hash, dst []tlog.Hash) []tlog.Hash {
 	for n := f.n; n&1 == 1; n >>= 1 {
 		left := f.nodes[len(f.nodes)-1]
 		f.nodes = f.nodes[:len(f.nodes)-1]
-		h = tlog.NodeHash(left, h)
+		h = nodeHash(left, h)
 		dst = append(dst, h)
 	}
 	f.nodes = append(f.nodes, h)
@@ -87,7 +103,7 @@ func (f *frontier) root() tlog.Hash {
 	}
 	h := f.nodes[len(f.nodes)-1]
 	for i := len(f.nodes) - 2; i >= 0; i-- {
-		h = tlog.NodeHash(f.nodes[i], h)
+		h = nodeHash(f.nodes[i], h)
 	}
 	return h
 }

@@ -129,6 +129,7 @@ func Verify(ctx context.Context, store Store, opts *VerifyOptions) (*VerifyResul
 	}
 	const chunk = 4096
 	buf := make([]tlog.Hash, 0, 64)
+	var scratch []byte
 	for start := uint64(0); start < n; start += chunk {
 		end := min(start+chunk, n)
 		recs, err := store.ReadRecords(ctx, start, end)
@@ -149,17 +150,17 @@ func Verify(ctx context.Context, store Store, opts *VerifyOptions) (*VerifyResul
 				h = r.Hashes[0]
 				res.Stripped++
 			} else {
-				e, err := parseEntry(r.Data)
+				index, prev, err := checkLeaf(r.Data)
 				if err != nil {
 					return nil, &VerifyError{Index: idx, Reason: "entry does not decode", Err: err}
 				}
-				if e.Index != idx {
-					return nil, &VerifyError{Index: idx, Reason: fmt.Sprintf("entry says it is entry %d", e.Index)}
+				if index != idx {
+					return nil, &VerifyError{Index: idx, Reason: fmt.Sprintf("entry says it is entry %d", index)}
 				}
-				if e.Prev != f.last {
+				if prev != f.last {
 					return nil, &VerifyError{Index: idx, Reason: "hash chain broken: previous-entry hash does not match"}
 				}
-				h = tlog.RecordHash(r.Data)
+				h, scratch = leafHash(scratch, r.Data)
 				if h != r.Hashes[0] {
 					return nil, &VerifyError{Index: idx, Reason: "entry does not match its stored leaf hash"}
 				}
