@@ -2,6 +2,7 @@ package consent
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 )
 
@@ -39,25 +40,64 @@ const (
 // Result is the answer of [Manager.Check].
 type Result struct {
 	// Allowed reports whether processing for the purpose may go ahead.
-	Allowed bool `json:"allowed"`
+	Allowed bool
 	// Reason says why.
-	Reason Reason `json:"reason"`
+	Reason Reason
 	// Purpose is the purpose key checked.
-	Purpose string `json:"purpose"`
+	Purpose string
 	// Mechanism is the purpose's effective mechanism in Region.
-	Mechanism Mechanism `json:"mechanism,omitempty"`
+	Mechanism Mechanism
 	// Region is the regime applied: a region key of the jurisdiction table,
 	// or "" for the strictest regime of unknown regions.
-	Region string `json:"region"`
-	// Record is the decision behind the answer; Record.Seq is 0 when none.
-	Record Decision `json:"record"`
+	Region string
+
+	rec *Decision // immutable snapshot in the cache; nil when none
 }
 
-// state is the current state of one (subject, purpose) pair.
+// Record returns the decision behind the answer; its Seq is 0 when there is
+// none (a default, notice-only purpose or error). It is a copy.
+func (r Result) Record() Decision {
+	if r.rec == nil {
+		return Decision{}
+	}
+	return *r.rec
+}
+
+type resultJSON struct {
+	Allowed   bool      `json:"allowed"`
+	Reason    Reason    `json:"reason"`
+	Purpose   string    `json:"purpose"`
+	Mechanism Mechanism `json:"mechanism,omitempty"`
+	Region    string    `json:"region"`
+	Record    *Decision `json:"record,omitempty"`
+}
+
+// MarshalJSON encodes the result with its record.
+func (r Result) MarshalJSON() ([]byte, error) {
+	return json.Marshal(resultJSON{r.Allowed, r.Reason, r.Purpose, r.Mechanism, r.Region, r.rec})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes.
+func (r *Result) UnmarshalJSON(b []byte) error {
+	var j resultJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = Result{Allowed: j.Allowed, Reason: j.Reason, Purpose: j.Purpose, Mechanism: j.Mechanism, Region: j.Region, rec: j.Record}
+	return nil
+}
+
+// state is the current state of one (subject, purpose) pair: flags for the
+// hot path, and the decision behind them out of line, so the states of many
+// subjects fit in the CPU caches.
 type state struct {
-	rec      Decision // valid when has
-	has      bool
+	has      bool // rec is set
+	valid    bool // rec counts: not a grant predating a material notice change
+	granted  bool // rec.Granted
+	confirm  bool // rec.Method == MethodConfirm
+	gpc      bool // rec.Method == MethodGPC
 	conflict bool // rec is a GPC denial that overrode a grant
+	rec      *Decision
 }
 
 // entry is the cached current state of one subject.
@@ -70,6 +110,7 @@ type entry struct {
 func (m *Manager) buildEntry(history []Decision) *entry {
 	SortByPrecedence(history)
 	e := &entry{states: make([]state, len(m.reg.purposes)), jur: m.reg.strict}
+	recs := make([]Decision, len(m.reg.purposes))
 	region := ""
 	for _, d := range history {
 		if d.Region != "" {
@@ -82,54 +123,69 @@ func (m *Manager) buildEntry(history []Decision) *entry {
 		st := &e.states[i]
 		// A GPC denial that supersedes a grant (or an earlier conflict)
 		// is a conflict the host may ask the subject to resolve.
-		st.conflict = d.Method == MethodGPC && !d.Granted && st.has && (st.rec.Granted || st.conflict)
-		st.rec, st.has = d, true
+		st.conflict = d.Method == MethodGPC && !d.Granted && st.has && (st.granted || st.conflict)
+		recs[i] = d
+		st.rec, st.has = &recs[i], true
+		st.granted, st.confirm, st.gpc = d.Granted, d.Method == MethodConfirm, d.Method == MethodGPC
+		st.valid = !(d.Granted && d.NoticeVersion < m.reg.material[i])
 	}
 	e.jur = m.reg.lookup(region)
 	return e
 }
 
-// decide answers from a subject's cached state. It must not allocate.
-func (m *Manager) decide(e *entry, i int, j *jurisdiction, gpc bool) Result {
+// decide answers from a subject's cached state (e may be nil: no
+// decisions) into res. It must not allocate.
+func (m *Manager) decide(res *Result, e *entry, i int, j *jurisdiction, gpc bool) {
 	p := &m.reg.purposes[i]
-	res := Result{Purpose: p.Key, Mechanism: j.mech[i], Region: j.region}
+	res.Purpose, res.Mechanism, res.Region = p.Key, j.mech[i], j.region
 	if res.Mechanism == NoticeOnly {
 		res.Allowed, res.Reason = true, ReasonNoticeOnly
-		return res
+		return
 	}
-	var st state
-	if e != nil {
-		st = e.states[i]
-	}
-	res.Record = st.rec
-	valid := st.has && !(st.rec.Granted && st.rec.NoticeVersion < m.reg.material[i])
-	if gpc && p.GPC && j.gpc {
-		if valid && st.rec.Granted && st.rec.Method == MethodConfirm {
-			res.Allowed, res.Reason = true, ReasonGranted
-		} else if valid && (st.rec.Granted || st.conflict) {
-			res.Reason = ReasonConflict
+	if e == nil || !e.states[i].has {
+		if res.Mechanism == OptOut && !(gpc && p.GPC && j.gpc) {
+			res.Allowed, res.Reason = true, ReasonDefaultOptOut
+		} else if gpc && p.GPC && j.gpc {
+			res.Reason = ReasonGPC
 		} else {
+			res.Reason = ReasonNoConsent
+		}
+		return
+	}
+	st := &e.states[i]
+	res.rec = st.rec
+	if gpc && p.GPC && j.gpc {
+		switch {
+		case st.valid && st.granted && st.confirm:
+			res.Allowed, res.Reason = true, ReasonGranted
+		case st.valid && (st.granted || st.conflict):
+			res.Reason = ReasonConflict
+		default:
 			res.Reason = ReasonGPC
 		}
-		return res
+		return
 	}
 	switch {
-	case valid && st.rec.Granted:
+	case st.valid && st.granted:
 		res.Allowed, res.Reason = true, ReasonGranted
-	case valid && st.conflict:
+	case st.valid && st.conflict:
 		res.Reason = ReasonConflict
-	case valid && st.rec.Method == MethodGPC:
+	case st.valid && st.gpc:
 		res.Reason = ReasonGPC
-	case valid:
+	case st.valid:
 		res.Reason = ReasonDenied
 	case res.Mechanism == OptOut:
 		res.Allowed, res.Reason = true, ReasonDefaultOptOut
-	case st.has:
-		res.Reason = ReasonNoticeChanged
 	default:
-		res.Reason = ReasonNoConsent
+		res.Reason = ReasonNoticeChanged
 	}
-	return res
+}
+
+// result returns decide's answer as a value.
+func (m *Manager) result(e *entry, i int, j *jurisdiction, gpc bool) Result {
+	var r Result
+	m.decide(&r, e, i, j, gpc)
+	return r
 }
 
 // Allowed reports whether subject allows purpose. It fails closed: on an
@@ -155,35 +211,35 @@ func (m *Manager) Allowed(ctx context.Context, subject, purpose string) (bool, e
 // hit does not allocate. Decisions recorded through this Manager, or through
 // a store whose [Watcher] is complete, are honoured at once; for others see
 // [Options].MaxStaleness.
-func (m *Manager) Check(ctx context.Context, subject, purpose string) (Result, error) {
-	i, ok := m.reg.index[purpose]
-	if !ok {
+func (m *Manager) Check(ctx context.Context, subject, purpose string) (res Result, err error) {
+	i := m.reg.find(purpose)
+	if i < 0 {
 		return Result{Purpose: purpose, Reason: ReasonError}, ErrUnknownPurpose
 	}
 	if subject == "" {
 		return Result{Purpose: purpose, Reason: ReasonError}, ErrEmptySubject
 	}
-	sig := signalFor(ctx, subject)
 	if m.reg.purposes[i].Mechanism == NoticeOnly {
-		return m.decide(nil, i, m.reg.strict, false), nil
+		m.decide(&res, nil, i, m.reg.strict, false)
+		return res, nil
 	}
+	sig := signalFor(ctx, subject)
 	m.mu.RLock()
 	if m.closed {
 		m.mu.RUnlock()
 		return Result{Purpose: purpose, Reason: ReasonError}, ErrClosed
 	}
-	e := m.subj[subject]
-	var res Result
+	e, hit := m.subj[subject]
 	fresh := false
-	if e != nil {
-		res = m.decide(e, i, m.jurFor(e, sig), sig != nil && sig.GPC)
+	if hit {
+		m.decide(&res, &e, i, m.jurFor(&e, sig), sig != nil && sig.GPC)
 		fresh = !res.Allowed || m.complete || m.now().UnixNano()-m.lastSyn <= int64(m.maxStale)
 	}
 	m.mu.RUnlock()
 	if fresh {
 		return res, nil
 	}
-	return m.checkSlow(ctx, subject, i, sig, e != nil)
+	return m.checkSlow(ctx, subject, i, sig, hit)
 }
 
 func (m *Manager) jurFor(e *entry, sig *GPCResult) *jurisdiction {
@@ -209,7 +265,7 @@ func (m *Manager) checkSlow(ctx context.Context, subject string, i int, sig *GPC
 	if err != nil {
 		return fail, err
 	}
-	return m.decide(e, i, m.jurFor(e, sig), sig != nil && sig.GPC), nil
+	return m.result(e, i, m.jurFor(e, sig), sig != nil && sig.GPC), nil
 }
 
 // load returns the subject's cached entry or loads it from the store.
@@ -219,17 +275,18 @@ func (m *Manager) load(ctx context.Context, subject string) (*entry, error) {
 		m.mu.RUnlock()
 		return nil, ErrClosed
 	}
-	e, epoch := m.subj[subject], m.epoch
+	e, hit := m.subj[subject]
+	epoch := m.epoch
 	m.mu.RUnlock()
-	if e != nil {
-		return e, nil
+	if hit {
+		return &e, nil
 	}
 	h, err := m.store.History(ctx, subject)
 	if err != nil {
 		m.log.LogAttrs(ctx, slog.LevelWarn, "consent: store history failed", slogErr(err))
 		return nil, storeErr("load", err)
 	}
-	e = m.buildEntry(h)
+	ne := m.buildEntry(h)
 	m.mu.Lock()
 	if !m.closed && m.epoch == epoch {
 		if len(m.subj) >= m.cacheSize {
@@ -238,10 +295,10 @@ func (m *Manager) load(ctx context.Context, subject string) (*entry, error) {
 				break
 			}
 		}
-		m.subj[subject] = e
+		m.subj[subject] = *ne
 	}
 	m.mu.Unlock()
-	return e, nil
+	return ne, nil
 }
 
 func (m *Manager) needsFirstSync() bool {

@@ -142,7 +142,7 @@ type Manager struct {
 	stopWatch func()
 
 	mu      sync.RWMutex
-	subj    map[string]*entry
+	subj    map[string]entry
 	epoch   uint64 // bumped on every invalidation
 	closed  bool
 	lastSyn int64 // unix nanos of the last sync, read under mu
@@ -173,7 +173,7 @@ func New(store Store, opts *Options) (*Manager, error) {
 		subjFn:    opts.SubjectFromRequest,
 		maxStale:  opts.MaxStaleness,
 		cacheSize: opts.CacheSize,
-		subj:      make(map[string]*entry),
+		subj:      make(map[string]entry),
 		synced:    -1,
 	}
 	if m.log == nil {

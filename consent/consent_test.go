@@ -50,7 +50,7 @@ func TestGrantWithdrawAllowed(t *testing.T) {
 	assert.True(t, r.Allowed, "granted")
 	assert.Equal(t, consent.ReasonGranted, r.Reason)
 	assert.Equal(t, "DE", r.Region, "the subject's recorded region picks the regime")
-	assert.Equal(t, consent.MethodAccept, r.Record.Method, "the record behind the answer")
+	assert.Equal(t, consent.MethodAccept, r.Record().Method, "the record behind the answer")
 
 	_, err = m.Withdraw(ctx, "u1", consent.Analytics, consent.Meta{Method: consent.MethodSettings})
 	require.NoError(t, err)
@@ -105,7 +105,7 @@ func TestJurisdictionDefaults(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.allowed, r.Allowed, tc.why)
 			assert.Equal(t, tc.reason, r.Reason, tc.why)
-			assert.Zero(t, r.Record.Seq, "no decision behind a default")
+			assert.Zero(t, r.Record().Seq, "no decision behind a default")
 		})
 	}
 	mech, gpc := m.Jurisdiction("fr")
@@ -140,7 +140,7 @@ func TestNotices(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, r.Allowed, "a material change needs fresh consent")
 	assert.Equal(t, consent.ReasonNoticeChanged, r.Reason)
-	assert.Equal(t, 1, r.Record.NoticeVersion, "the stale grant is the record behind the answer")
+	assert.Equal(t, 1, r.Record().NoticeVersion, "the stale grant is the record behind the answer")
 
 	_, err = m2.Grant(ctx, "n", consent.Analytics, consent.Meta{NoticeVersion: 2})
 	require.NoError(t, err)

@@ -128,7 +128,7 @@ func (m *Manager) BrowserState(ctx context.Context, subject string) (BrowserStat
 	for i, p := range m.reg.purposes {
 		var r Result
 		if subject == "" {
-			r = m.decide(nil, i, m.jurFor(nil, sig), sig != nil && sig.GPC)
+			r = m.result(nil, i, m.jurFor(nil, sig), sig != nil && sig.GPC)
 		} else {
 			var err error
 			if r, err = m.Check(ctx, subject, p.Key); err != nil {

@@ -119,7 +119,7 @@ func (m *Manager) applyGPC(r *http.Request, res *GPCResult) {
 			res.OptedOut = append(res.OptedOut, p.Key)
 			continue
 		}
-		rec := cur.Record
+		rec := cur.Record()
 		switch {
 		case rec.Seq != 0 && rec.Granted && rec.Method == MethodConfirm && cur.Reason == ReasonGranted:
 			continue // the subject confirmed the opt-in despite GPC

@@ -226,7 +226,7 @@ func TestMiddlewareConflictAndConfirm(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, r.Allowed, "outside the request too")
 	assert.Equal(t, consent.ReasonConflict, r.Reason, "the stored state remembers the conflict")
-	assert.Equal(t, consent.MethodGPC, r.Record.Method)
+	assert.Equal(t, consent.MethodGPC, r.Record().Method)
 
 	h.ServeHTTP(httptest.NewRecorder(), gpcRequest("c1", "DE", true))
 	assert.Equal(t, []string{consent.Analytics}, res.Conflicts, "still a conflict until confirmed")
@@ -239,7 +239,7 @@ func TestMiddlewareConflictAndConfirm(t *testing.T) {
 	assert.Empty(t, res.Conflicts)
 	assert.NotContains(t, res.OptedOut, consent.Analytics, "a confirmed opt-in stands against GPC")
 	assert.True(t, check.Allowed)
-	assert.Equal(t, d.Seq, check.Record.Seq, "the confirmation is the record behind the answer")
+	assert.Equal(t, d.Seq, check.Record().Seq, "the confirmation is the record behind the answer")
 	hist, err := store.History(ctx, "c1")
 	require.NoError(t, err)
 	methods := []consent.Method{}

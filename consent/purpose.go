@@ -36,6 +36,17 @@ func (m Mechanism) String() string {
 // MarshalText implements encoding.TextMarshaler.
 func (m Mechanism) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (m *Mechanism) UnmarshalText(b []byte) error {
+	for _, c := range []Mechanism{NoticeOnly, OptOut, OptIn} {
+		if string(b) == c.String() {
+			*m = c
+			return nil
+		}
+	}
+	return fmt.Errorf("consent: unknown mechanism %q", truncate(string(b)))
+}
+
 // Destinations commonly governed by a purpose. Any string may be used.
 const (
 	DestPostHog         = "posthog"
@@ -127,6 +138,7 @@ var consentModeTypes = []string{AdStorage, AnalyticsStorage, AdUserData, AdPerso
 // registry is the validated, indexed configuration of a Manager.
 type registry struct {
 	purposes []Purpose
+	keys     []string // purposes[i].Key, compact for scanning
 	index    map[string]int
 	// notices[i] are purpose i's notices; material[i] the highest version
 	// marked Material (0 if none).
@@ -158,6 +170,7 @@ func newRegistry(ps []Purpose, ns []Notice, js []Jurisdiction) (*registry, error
 		}
 		r.index[p.Key] = len(r.purposes)
 		r.purposes = append(r.purposes, p.clone())
+		r.keys = append(r.keys, p.Key)
 	}
 	r.notices = make([][]Notice, len(r.purposes))
 	r.material = make([]int, len(r.purposes))
@@ -183,6 +196,23 @@ func newRegistry(ps []Purpose, ns []Notice, js []Jurisdiction) (*registry, error
 		return nil, err
 	}
 	return r, nil
+}
+
+// find returns the index of purpose key, or -1. Small registries are
+// scanned, which beats hashing the key.
+func (r *registry) find(key string) int {
+	if len(r.keys) <= 8 {
+		for i, k := range r.keys {
+			if k == key {
+				return i
+			}
+		}
+		return -1
+	}
+	if i, ok := r.index[key]; ok {
+		return i
+	}
+	return -1
 }
 
 // hasNotice reports whether version v of purpose i was published (in any

@@ -172,7 +172,7 @@ func testPrecedence(t *testing.T, newStore NewStore) {
 	r, err := m.Check(ctx, "p", consent.Analytics)
 	require.NoError(t, err)
 	assert.True(t, r.Allowed, "the newest decision by time wins; the late-arriving older refusal does not")
-	assert.Equal(t, consent.MethodAccept, r.Record.Method)
+	assert.Equal(t, consent.MethodAccept, r.Record().Method)
 
 	_, err = m.Withdraw(ctx, "p", consent.Analytics, consent.Meta{Method: consent.MethodReject, Time: base})
 	require.NoError(t, err)
