@@ -16,7 +16,9 @@ import (
 //   - zero data retention exists only for approved organisations, so it is
 //     Unknown here: a host with an approved ZDR or data-residency project
 //     passes its own Facts and attests them;
-//   - SOC 2 Type 2; data processed in the United States by default.
+//   - SOC 2 Type 2;
+//   - no region is attested: without an approved data-residency project,
+//     OpenAI may process requests anywhere, so Regions is empty (unknown).
 func DefaultFacts() llm.Facts {
 	return llm.Facts{
 		Provider:          "OpenAI API",
@@ -28,7 +30,6 @@ func DefaultFacts() llm.Facts {
 		HumanReview:       llm.Yes,
 		ZeroDataRetention: llm.Unknown,
 		Certifications:    []string{"SOC 2 Type 2"},
-		Regions:           []string{"us"},
 		Notes:             "abuse monitoring logs up to 30 days; ZDR and EU data residency need OpenAI's approval per project; see also https://openai.com/enterprise-privacy/",
 	}
 }

@@ -1,0 +1,249 @@
+package anthropic
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/inferlabs/privkit/internal/clock"
+	"github.com/inferlabs/privkit/llm"
+	"github.com/inferlabs/privkit/llm/internal/wire"
+)
+
+// DefaultBaseURL is the Anthropic API's base URL.
+const DefaultBaseURL = "https://api.anthropic.com/v1"
+
+// DefaultModel is the model used when neither the request nor Options name
+// one.
+const DefaultModel = "claude-sonnet-4-5"
+
+// APIVersion is the anthropic-version header the provider sends.
+const APIVersion = "2023-06-01"
+
+// DefaultMaxTokens is sent when a request sets no MaxTokens: the Messages
+// API requires max_tokens.
+const DefaultMaxTokens = 4096
+
+// Options configure a [Provider]. A nil *Options means all defaults.
+type Options struct {
+	// BaseURL is the API's base URL. Empty means DefaultBaseURL.
+	BaseURL string
+	// Name is the provider's name in errors and audit events. Empty means
+	// "anthropic".
+	Name string
+	// Model is the model used when a request names none. Empty means
+	// DefaultModel.
+	Model string
+	// Facts overrides the data-policy facts. Nil means DefaultFacts when
+	// BaseURL is the Anthropic API and llm.UnknownFacts otherwise.
+	Facts *llm.Facts
+	// HTTPClient sends the requests. Nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// MaxResponseBytes caps a response body (and a stream's single event).
+	// 0 means 8 MiB.
+	MaxResponseBytes int64
+	// MaxStreamBytes caps a whole streamed response. 0 means 64 MiB.
+	MaxStreamBytes int64
+	// Now is the clock used to read HTTP-date Retry-After headers. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Provider talks to the Anthropic Messages API. Use [New]; it is safe for
+// concurrent use.
+type Provider struct {
+	key   string
+	base  string
+	name  string
+	model string
+	facts llm.Facts
+	hc    *http.Client
+	opts  Options
+	now   func() time.Time
+}
+
+var _ llm.Provider = (*Provider)(nil)
+
+// New returns a provider that authenticates with apiKey (the x-api-key
+// header).
+func New(apiKey string, opts *Options) *Provider {
+	p := &Provider{key: apiKey}
+	if opts != nil {
+		p.opts = *opts
+	}
+	p.base = strings.TrimRight(p.opts.BaseURL, "/")
+	if p.base == "" {
+		p.base = DefaultBaseURL
+	}
+	p.name = p.opts.Name
+	if p.name == "" {
+		p.name = "anthropic"
+	}
+	p.model = p.opts.Model
+	if p.model == "" {
+		p.model = DefaultModel
+	}
+	switch {
+	case p.opts.Facts != nil:
+		p.facts = *p.opts.Facts
+	case p.base == DefaultBaseURL:
+		p.facts = DefaultFacts()
+	default:
+		p.facts = llm.UnknownFacts(p.name)
+	}
+	p.hc = p.opts.HTTPClient
+	if p.hc == nil {
+		p.hc = http.DefaultClient
+	}
+	p.now = clock.NowFunc(p.opts.Now)
+	return p
+}
+
+// Name returns the provider's name.
+func (p *Provider) Name() string { return p.name }
+
+// Facts returns the provider's data-policy facts.
+func (p *Provider) Facts() llm.Facts { return p.facts }
+
+// String returns the provider's name and base URL, never the key.
+func (p *Provider) String() string { return "anthropic.Provider{" + p.name + " " + p.base + "}" }
+
+// Chat sends one Messages request.
+func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	hreq, err := p.newRequest(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := wire.Send(ctx, p.hc, hreq, false)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	defer resp.Close()
+	body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, p.apiError(resp.Response, body)
+	}
+	out, err := ParseResponse(body)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	return out, nil
+}
+
+// Stream sends one streaming Messages request.
+func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
+	return func(yield func(llm.Chunk, error) bool) {
+		hreq, err := p.newRequest(ctx, req, true)
+		if err != nil {
+			yield(llm.Chunk{}, err)
+			return
+		}
+		resp, err := wire.Send(ctx, p.hc, hreq, true)
+		if err != nil {
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+			return
+		}
+		defer resp.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
+			if err != nil {
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.name, resp.StatusCode, err))
+				return
+			}
+			yield(llm.Chunk{}, p.apiError(resp.Response, body))
+			return
+		}
+		r := wire.LimitStream(resp.Body, p.opts.MaxStreamBytes)
+		err = DecodeStream(r, int(p.opts.MaxResponseBytes), func(ch llm.Chunk) bool { return yield(ch, nil) })
+		if err != nil {
+			if ae, ok := err.(*llm.APIError); ok {
+				ae.Provider = p.name
+				ae.RequestID = resp.Header.Get("Request-Id")
+			} else {
+				err = fmt.Errorf("llm: %s: %w", p.name, err)
+			}
+			yield(llm.Chunk{}, err)
+		}
+	}
+}
+
+func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
+	body, err := EncodeRequest(req, p.model, stream)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/messages", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: bad base url: %w", p.name, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Anthropic-Version", APIVersion)
+	if stream {
+		hreq.Header.Set("Accept", "text/event-stream")
+	}
+	if p.key != "" {
+		hreq.Header.Set("X-Api-Key", p.key)
+	}
+	return hreq, nil
+}
+
+// apiError turns an error response into an *llm.APIError.
+func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
+	e := &llm.APIError{
+		Provider:   p.name,
+		StatusCode: resp.StatusCode,
+		RequestID:  resp.Header.Get("Request-Id"),
+		Retryable:  wire.RetryableStatus(resp.StatusCode),
+	}
+	var env errorEnvelope
+	if json.Unmarshal(body, &env) == nil && env.Error != nil {
+		env.Error.fill(e)
+		if e.RequestID == "" {
+			e.RequestID = env.RequestID
+		}
+	}
+	if d, ok := wire.RetryAfter(resp.Header, p.now()); ok {
+		e.RetryAfter = d
+	}
+	if v, set := wire.ShouldRetry(resp.Header); set && e.Code != spendLimit {
+		e.Retryable = v
+	}
+	return e
+}
+
+const spendLimit = "enforced_spend_limit_reached"
+
+type errorEnvelope struct {
+	Error     *errorBody `json:"error"`
+	RequestID string     `json:"request_id"`
+}
+
+type errorBody struct {
+	Type    string `json:"type"`
+	Message string `json:"message"`
+	Details *struct {
+		ErrorCode string `json:"error_code"`
+	} `json:"details"`
+}
+
+func (b *errorBody) fill(e *llm.APIError) {
+	e.Type = b.Type
+	e.Message = wire.Truncate(b.Message, 512)
+	if b.Details != nil {
+		e.Code = b.Details.ErrorCode
+	}
+	switch {
+	case e.Code == spendLimit:
+		e.Retryable = false // a spend cap does not lift by waiting
+	case b.Type == "overloaded_error", b.Type == "api_error", b.Type == "rate_limit_error", b.Type == "timeout_error":
+		e.Retryable = true
+	}
+}

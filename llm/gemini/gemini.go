@@ -1,0 +1,274 @@
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/inferlabs/privkit/internal/clock"
+	"github.com/inferlabs/privkit/llm"
+	"github.com/inferlabs/privkit/llm/internal/wire"
+)
+
+// DefaultBaseURL is the Gemini API's base URL.
+const DefaultBaseURL = "https://generativelanguage.googleapis.com/v1beta"
+
+// DefaultModel is the model used when neither the request nor Options name
+// one.
+const DefaultModel = "gemini-2.5-flash"
+
+// Options configure a [Provider]. A nil *Options means all defaults.
+type Options struct {
+	// BaseURL is the API's base URL. Empty means DefaultBaseURL.
+	BaseURL string
+	// Name is the provider's name in errors and audit events. Empty means
+	// "gemini".
+	Name string
+	// Model is the model used when a request names none. Empty means
+	// DefaultModel.
+	Model string
+	// Paid attests that the API key's project has billing enabled, so the
+	// paid-tier terms apply ([PaidFacts]). False means the free-tier terms
+	// ([FreeFacts]): Google may train on and have people read the content.
+	// The host must know which applies; privkit cannot tell from a key.
+	Paid bool
+	// Facts overrides the data-policy facts. Nil means PaidFacts or
+	// FreeFacts according to Paid.
+	Facts *llm.Facts
+	// HTTPClient sends the requests. Nil means http.DefaultClient.
+	HTTPClient *http.Client
+	// MaxResponseBytes caps a response body (and a stream's single event).
+	// 0 means 8 MiB.
+	MaxResponseBytes int64
+	// MaxStreamBytes caps a whole streamed response. 0 means 64 MiB.
+	MaxStreamBytes int64
+	// Now is the clock used to read HTTP-date Retry-After headers. Nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Provider talks to the Gemini API (generateContent and
+// streamGenerateContent?alt=sse), authenticating with the x-goog-api-key
+// header. Use [New]; it is safe for concurrent use.
+type Provider struct {
+	key   string
+	base  string
+	name  string
+	model string
+	facts llm.Facts
+	hc    *http.Client
+	opts  Options
+	now   func() time.Time
+}
+
+var _ llm.Provider = (*Provider)(nil)
+
+// New returns a provider that authenticates with apiKey.
+func New(apiKey string, opts *Options) *Provider {
+	p := &Provider{key: apiKey}
+	if opts != nil {
+		p.opts = *opts
+	}
+	p.base = strings.TrimRight(p.opts.BaseURL, "/")
+	if p.base == "" {
+		p.base = DefaultBaseURL
+	}
+	p.name = p.opts.Name
+	if p.name == "" {
+		p.name = "gemini"
+	}
+	p.model = p.opts.Model
+	if p.model == "" {
+		p.model = DefaultModel
+	}
+	switch {
+	case p.opts.Facts != nil:
+		p.facts = *p.opts.Facts
+	case p.opts.Paid:
+		p.facts = PaidFacts()
+	default:
+		p.facts = FreeFacts()
+	}
+	p.hc = p.opts.HTTPClient
+	if p.hc == nil {
+		p.hc = http.DefaultClient
+	}
+	p.now = clock.NowFunc(p.opts.Now)
+	return p
+}
+
+// Name returns the provider's name.
+func (p *Provider) Name() string { return p.name }
+
+// Facts returns the provider's data-policy facts.
+func (p *Provider) Facts() llm.Facts { return p.facts }
+
+// String returns the provider's name and base URL, never the key.
+func (p *Provider) String() string { return "gemini.Provider{" + p.name + " " + p.base + "}" }
+
+// Chat calls generateContent.
+func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
+	hreq, err := p.newRequest(ctx, req, false)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := wire.Send(ctx, p.hc, hreq, false)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	defer resp.Close()
+	body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, p.apiError(resp.Response, body)
+	}
+	out, err := ParseResponse(body)
+	if err != nil {
+		if ae, ok := err.(*llm.APIError); ok {
+			ae.Provider = p.name
+			return nil, ae
+		}
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	return out, nil
+}
+
+// Stream calls streamGenerateContent?alt=sse.
+func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
+	return func(yield func(llm.Chunk, error) bool) {
+		hreq, err := p.newRequest(ctx, req, true)
+		if err != nil {
+			yield(llm.Chunk{}, err)
+			return
+		}
+		resp, err := wire.Send(ctx, p.hc, hreq, true)
+		if err != nil {
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+			return
+		}
+		defer resp.Close()
+		if resp.StatusCode != http.StatusOK {
+			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
+			if err != nil {
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.name, resp.StatusCode, err))
+				return
+			}
+			yield(llm.Chunk{}, p.apiError(resp.Response, body))
+			return
+		}
+		r := wire.LimitStream(resp.Body, p.opts.MaxStreamBytes)
+		err = DecodeStream(r, int(p.opts.MaxResponseBytes), func(ch llm.Chunk) bool { return yield(ch, nil) })
+		if err != nil {
+			if ae, ok := err.(*llm.APIError); ok {
+				ae.Provider = p.name
+			} else {
+				err = fmt.Errorf("llm: %s: %w", p.name, err)
+			}
+			yield(llm.Chunk{}, err)
+		}
+	}
+}
+
+func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
+	body, err := EncodeRequest(req)
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+	}
+	model := req.Model
+	if model == "" {
+		model = p.model
+	}
+	model = strings.TrimPrefix(model, "models/")
+	u := p.base + "/models/" + url.PathEscape(model)
+	if stream {
+		u += ":streamGenerateContent?alt=sse"
+	} else {
+		u += ":generateContent"
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: bad base url: %w", p.name, err)
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	if p.key != "" {
+		hreq.Header.Set("x-goog-api-key", p.key)
+	}
+	return hreq, nil
+}
+
+// apiError turns an error response into an *llm.APIError.
+func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
+	e := &llm.APIError{Provider: p.name, StatusCode: resp.StatusCode, Retryable: wire.RetryableStatus(resp.StatusCode)}
+	var env errorEnvelope
+	if json.Unmarshal(body, &env) == nil && env.Error != nil {
+		env.Error.fill(e)
+	}
+	if d, ok := wire.RetryAfter(resp.Header, p.now()); ok && e.RetryAfter == 0 {
+		e.RetryAfter = d
+	}
+	if v, set := wire.ShouldRetry(resp.Header); set && !env.Error.perDay() {
+		e.Retryable = v
+	}
+	return e
+}
+
+type errorEnvelope struct {
+	Error *errorBody `json:"error"`
+}
+
+type errorBody struct {
+	Code    int           `json:"code"`
+	Message string        `json:"message"`
+	Status  string        `json:"status"`
+	Details []errorDetail `json:"details"`
+}
+
+type errorDetail struct {
+	Type       string `json:"@type"`
+	RetryDelay string `json:"retryDelay"`
+	Violations []struct {
+		QuotaID string `json:"quotaId"`
+	} `json:"violations"`
+}
+
+// perDay reports a QuotaFailure naming a per-day quota: it resets at
+// midnight Pacific time, so retrying within a call is pointless.
+func (b *errorBody) perDay() bool {
+	if b == nil {
+		return false
+	}
+	for _, d := range b.Details {
+		if strings.HasSuffix(d.Type, "google.rpc.QuotaFailure") {
+			for _, v := range d.Violations {
+				if strings.Contains(v.QuotaID, "PerDay") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (b *errorBody) fill(e *llm.APIError) {
+	e.Type = b.Status
+	e.Message = wire.Truncate(b.Message, 512)
+	for _, d := range b.Details {
+		if strings.HasSuffix(d.Type, "google.rpc.RetryInfo") && d.RetryDelay != "" {
+			if dur, err := wire.ParseDuration(d.RetryDelay); err == nil {
+				e.RetryAfter = dur
+			}
+		}
+	}
+	if b.perDay() {
+		e.Code = "per_day_quota"
+		e.Retryable = false
+	}
+}
