@@ -187,7 +187,7 @@ func TestScenarios(t *testing.T) {
 				assert.NotEqual(t, retention.StateDeleted, got.State, "%s: %s", sc.Reason, sc.Note)
 				assert.Zero(t, rep.Deleted)
 			case "delete", "delete_or_already_deleted", "delete_including_derived":
-				assert.Equal(t, retention.StateDeleted, got.State, sc.Note)
+				assert.Equal(t, retention.StateDeleted, got.State, "%s (last error %q)", sc.Note, got.LastError)
 				assert.True(t, e.del.isDeleted("item-1"))
 			case "delete_at_vendor":
 				assert.Equal(t, retention.StateDeleted, got.State)

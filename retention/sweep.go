@@ -399,10 +399,10 @@ func (m *Manager) call(ctx context.Context, fn func(context.Context) error) erro
 	m.wg.Add(1)
 	m.mu.RUnlock()
 	cctx, cancel := context.WithTimeout(ctx, m.opts.DeleterTimeout)
+	defer cancel()
 	done := make(chan error, 1)
 	go func() {
 		defer m.wg.Done()
-		defer cancel()
 		defer func() {
 			if r := recover(); r != nil {
 				done <- fmt.Errorf("retention: deleter panicked")
@@ -414,7 +414,12 @@ func (m *Manager) call(ctx context.Context, fn func(context.Context) error) erro
 	case err := <-done:
 		return err
 	case <-cctx.Done():
-		return cctx.Err()
+		select {
+		case err := <-done: // finished just in time
+			return err
+		default:
+			return cctx.Err()
+		}
 	}
 }
 
