@@ -158,13 +158,15 @@ func VerifyInclusion(index, size uint64, leafHash, root tlog.Hash, proof []tlog.
 // VerifyConsistency checks that proof shows the tree of size1 with root1 is
 // a prefix of the tree of size2 with root2, by the algorithm of RFC 9162
 // §2.1.4.2. Equal sizes need an empty proof and equal roots. A proof from
-// the empty tree (size1 == 0) is rejected with [ErrProofInput]: every tree
-// extends the empty tree, so such a "proof" proves nothing (the rule of
-// current transparency-dev/merkle and RFC 9162).
+// the empty tree (size1 == 0, whatever size2) is rejected with
+// [ErrProofInput]: every tree extends the empty tree, so such a "proof"
+// proves nothing (the rule of current transparency-dev/merkle).
 func VerifyConsistency(size1, size2 uint64, root1, root2 tlog.Hash, proof []tlog.Hash) error {
 	switch {
 	case size1 > size2:
 		return fmt.Errorf("%w: size %d is larger than size %d", ErrProofInput, size1, size2)
+	case size1 == 0:
+		return fmt.Errorf("%w: consistency from the empty tree", ErrProofInput)
 	case size1 == size2:
 		if len(proof) != 0 {
 			return fmt.Errorf("%w: proof for equal sizes is not empty", ErrProof)
@@ -173,8 +175,6 @@ func VerifyConsistency(size1, size2 uint64, root1, root2 tlog.Hash, proof []tlog
 			return fmt.Errorf("%w: root mismatch", ErrProof)
 		}
 		return nil
-	case size1 == 0:
-		return fmt.Errorf("%w: consistency from the empty tree", ErrProofInput)
 	}
 	if len(proof) == 0 {
 		return fmt.Errorf("%w: empty proof", ErrProof)
