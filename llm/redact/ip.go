@@ -9,14 +9,18 @@ import (
 //
 // IPv4: four decimal octets 0–255 separated by dots, without leading zeros,
 // not part of a longer dotted sequence ("v1.2.3.4", "1.2.3.4.5" are not
-// addresses).
+// addresses) and not announced as a version ("version 1.3.0.1",
+// "v 1.10.2.3", "rev. 2.0.1.4").
 //
 // IPv6: every textual form of RFC 4291 and RFC 5952 — full, with leading
 // zeros dropped, compressed with "::", with an embedded IPv4 address
 // ("::ffff:192.0.2.1", "64:ff9b::192.0.2.1") and with a zone
 // ("fe80::1%eth0") — validated by net/netip. A candidate is a maximal run
-// of hex digits, colons and dots holding at least two colons, not part of a
-// word; "14:03", MAC addresses and C++ "a::b" are not addresses.
+// of hex digits, colons and dots holding at least two colons and two
+// groups, not part of a word; "14:03", MAC addresses, C++ "a::b" and
+// Python slices "x[::2]", "x[1::2]" (two decimal groups around "::") are
+// not addresses (nor, therefore, are
+// "::1" and "2001::" alone).
 
 func findIPs(text string, dst []Finding) []Finding {
 	n4 := len(dst)
@@ -35,7 +39,7 @@ func findIPv4(text string, dst []Finding) []Finding {
 			i = skipDotted(text, i)
 			continue
 		}
-		if end, ok := scanIPv4(text, i); ok && ipv4End(text, end) {
+		if end, ok := scanIPv4(text, i); ok && ipv4End(text, end) && !versionContext(text, i) {
 			dst = append(dst, Finding{Kind: IPAddress, Start: i, End: end})
 			i = end
 			continue
@@ -43,6 +47,33 @@ func findIPv4(text string, dst []Finding) []Finding {
 		i = skipDotted(text, i)
 	}
 	return dst
+}
+
+// versionContext reports whether the word before text[i] (across blanks)
+// announces a version number: "version 1.3.0.1", "v 1.10.2.3", "rev. 2.0.1.4".
+func versionContext(text string, i int) bool {
+	j := i
+	for j > 0 && (text[j-1] == ' ' || text[j-1] == '\t' || text[j-1] == '.' || text[j-1] == ':') && i-j < 4 {
+		j--
+	}
+	k := j
+	for k > 0 && isAlpha(text[k-1]) && j-k < 8 {
+		k--
+	}
+	if k > 0 && isWord(text[k-1]) {
+		return false
+	}
+	switch w := text[k:j]; len(w) {
+	case 1:
+		return w == "v" || w == "V"
+	default:
+		for _, l := range []string{"ver", "version", "rev", "revision", "release", "build"} {
+			if len(w) == len(l) && asciiEqualFold(w, l) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ipv4End reports whether an IPv4 address may end before text[e]: not in
@@ -117,7 +148,7 @@ func findIPv6(text string, dst []Finding, v4 []Finding) []Finding {
 		for len(cand) > 0 && (cand[len(cand)-1] == '.' || cand[len(cand)-1] == ':' && !strings.HasSuffix(cand, "::")) {
 			cand = cand[:len(cand)-1]
 		}
-		if strings.Count(cand, ":") < 2 || strings.Trim(cand, ":.") == "" {
+		if strings.Count(cand, ":") < 2 || hexGroups(cand) < 2 || sliceLike(cand) {
 			continue
 		}
 		end := s + len(cand)
@@ -141,6 +172,32 @@ func findIPv6(text string, dst []Finding, v4 []Finding) []Finding {
 		dst = append(dst, Finding{Kind: IPAddress, Start: s, End: end})
 		off = max(off, end)
 	}
+}
+
+// hexGroups counts the non-empty colon-separated groups of an IPv6
+// candidate.
+func hexGroups(s string) int {
+	n := 0
+	for _, g := range strings.Split(s, ":") {
+		if g != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// sliceLike reports whether an IPv6 candidate with "::" has two groups of
+// decimal digits only, like the Python slice "x[1::2]".
+func sliceLike(s string) bool {
+	if hexGroups(s) != 2 || !strings.Contains(s, "::") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) && s[i] != ':' {
+			return false
+		}
+	}
+	return true
 }
 
 func isZoneChar(c byte) bool { return isAlnum(c) || c == '_' || c == '.' || c == '-' }

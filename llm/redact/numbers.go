@@ -16,6 +16,9 @@ func leftOK(text string, i int) bool {
 	if (p == '.' || p == '-' || p == '/' || p == '+') && i >= 2 && isWord(text[i-2]) {
 		return false
 	}
+	if p == ':' && i >= 2 && isDigit(text[i-2]) {
+		return false // "01:02-03-…", "12:30 …"
+	}
 	return true
 }
 

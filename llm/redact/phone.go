@@ -11,14 +11,16 @@ package redact
 //     8 to 15 digits in all (E.164), any grouping, an optional "(0)"
 //     trunk prefix ("+44 (0)20 7946 0958"); "+1" numbers have 11 digits;
 //   - North America (US, CA): optional "1", then 3-3-4 with an area code
-//     and exchange that start with 2–9: "(415) 555-0132", "415-555-0132",
-//     "415.555.0132", "1 415 555 0132";
+//     and exchange that start with 2–9, the same separator throughout
+//     unless the area code is in parentheses: "(415) 555-0132",
+//     "415-555-0132", "415.555.0132", "1 415 555 0132";
 //   - France: 0X XX XX XX XX (X not 0), by spaces, dots or dashes;
 //   - trunk-prefix national numbers (UK, Germany, India, France...): a
 //     first group of 3 to 6 digits starting with 0 and not 00 ("020",
 //     "0161", "07700", "030", "0151", "098765"), one to three more groups
 //     of at least 2 digits, 9 to 12 digits in all: "020 7946 0958",
-//     "07700 900123", "030 1234567", "089/12345678", "011 2345 6789";
+//     "07700 900123", "030 1234567", "089/12345678", "011 2345 6789"
+//     (but not a US ZIP+4 code, "02110-1301");
 //   - India mobile: 5-5 digits starting with 6–9: "98765 43210".
 //
 // Numbers written without any separator are recognized only in the
@@ -233,6 +235,9 @@ func phoneShape(pr *phoneRun) bool {
 			return false
 		}
 	}
+	if len(lens) == 2 && pr.seps[1] == '.' {
+		return false // a decimal number: "+35236450.6"
+	}
 	if pr.plus {
 		if pr.paren[0] {
 			return false
@@ -250,7 +255,10 @@ func phoneShape(pr *phoneRun) bool {
 		l, nd = l[1:], d[1:]
 	}
 	if !slash && equalInts(l, 3, 3, 4) && nd[0] >= '2' && nd[3] >= '2' && !pr.paren[len(pr.paren)-1] && !pr.paren[len(pr.paren)-2] {
-		return true
+		// Without parentheses the separators agree ("252.227-7013" is a
+		// clause number).
+		n := len(pr.seps)
+		return pr.paren[n-3] || pr.seps[n-2] == pr.seps[n-1]
 	}
 	if anyParen(pr.paren[1:]) {
 		return false
@@ -259,7 +267,10 @@ func phoneShape(pr *phoneRun) bool {
 	if !slash && equalInts(lens, 2, 2, 2, 2, 2) && d[0] == '0' && d[1] != '0' && !pr.paren[0] {
 		return true
 	}
-	// Trunk-prefix national numbers.
+	// Trunk-prefix national numbers; not a US ZIP+4 code ("02110-1301").
+	if equalInts(lens, 5, 4) && pr.seps[1] == '-' {
+		return false
+	}
 	if d[0] == '0' && d[1] != '0' && len(lens) >= 2 && len(lens) <= 4 && lens[0] >= 3 && lens[0] <= 6 && len(d) >= 9 && len(d) <= 12 {
 		for _, n := range lens[1:] {
 			if n < 2 {
