@@ -132,6 +132,7 @@ func FuzzKEKFile(f *testing.F) {
 	f.Add(raw)
 	f.Add([]byte(kekFileMagic))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		b = bytes.Clone(b)
 		// Keep the fuzzer off expensive argon2 parameters that are legal.
 		if len(b) >= len(kekFileMagic)+8 {
 			if m := binary.BigEndian.Uint32(b[len(kekFileMagic):]); m > 1024 {
