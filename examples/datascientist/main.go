@@ -102,7 +102,7 @@ func chooseProviders(out io.Writer) ([]llm.Provider, FakeProvider, func()) {
 	srv := openaifake.NewServer(nil)
 	facts := openai.DefaultFacts()
 	fmt.Fprintf(out, "LLM provider: no OPENAI_API_KEY or GEMINI_API_KEY set, so an in-process OpenAI-compatible server at %s stands in,\n"+
-		"  with the OpenAI API's published data-policy facts (as of %s)\n", srv.URL, facts.AsOf)
+		"  with the OpenAI API's published data-policy facts (as of %s)\n", srv.URL, facts.AsOf.Format("2006-01-02"))
 	p := openai.New("", &openai.Options{BaseURL: srv.URL, Facts: &facts})
 	return []llm.Provider{p}, fakeServer{srv}, srv.Close
 }
