@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/netip"
 	"slices"
-	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -288,15 +287,6 @@ func (m *Manager) audit(ctx context.Context, d Decision) error {
 	})
 }
 
-// newer reports whether a takes precedence over b: a later Time, or the
-// same Time and a higher Seq.
-func newer(a, b Decision) bool {
-	if c := a.Time.Compare(b.Time); c != 0 {
-		return c > 0
-	}
-	return a.Seq > b.Seq
-}
-
 // SortByPrecedence sorts ds oldest first by the precedence rule of
 // [Decision]: Time, then Seq.
 func SortByPrecedence(ds []Decision) {
@@ -307,5 +297,3 @@ func SortByPrecedence(ds []Decision) {
 		return cmp.Compare(a.Seq, b.Seq)
 	})
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
