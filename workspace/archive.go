@@ -83,7 +83,7 @@ func (w *Workspace) ImportZip(ctx context.Context, r io.ReaderAt, size int64) ([
 		written = append(written, e)
 		total += e.size
 	}
-	if err := w.commitNew(ctx, plan, written...); err != nil {
+	if err := w.commitNew(ctx, plan, nil, written...); err != nil {
 		cleanup()
 		return nil, err
 	}
@@ -119,8 +119,12 @@ func (w *Workspace) importEntry(ctx context.Context, f *zip.File, name string, p
 			return nil, fmt.Errorf("%w: too many files", ErrQuota)
 		}
 	}
-	e, err := w.writeData(ctx, name, zipErrReader{rc}, plan, limit)
+	e, ds, err := w.writeData(ctx, name, zipErrReader{rc}, plan, limit)
 	if err != nil {
+		return nil, err
+	}
+	if err := ds.wait(); err != nil {
+		w.removeData(e.id)
 		return nil, err
 	}
 	return e, nil

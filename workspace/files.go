@@ -155,8 +155,8 @@ func (w *Workspace) persistLocked(ctx context.Context, force bool) error {
 
 // commitLocked makes next the workspace's file set: it writes the
 // manifest, and only if that succeeds, switches.
-func (w *Workspace) commitLocked(ctx context.Context, next map[string]*entry) error {
-	if err := w.writeManifest(ctx, w.root, next); err != nil {
+func (w *Workspace) commitLocked(ctx context.Context, next map[string]*entry, beforeRename func() error) error {
+	if err := w.writeManifest(ctx, w.root, next, beforeRename); err != nil {
 		return err
 	}
 	w.files = next
@@ -167,9 +167,13 @@ func (w *Workspace) commitLocked(ctx context.Context, next map[string]*entry) er
 	return nil
 }
 
-// dropDataLocked removes the data files of entries that left the manifest,
-// syncs the directory and records each deletion.
-func (w *Workspace) dropDataLocked(ctx context.Context, reason string, es ...*entry) {
+// dropDataLocked removes the data files of entries that left the manifest
+// and records each deletion. With sync, the directory is synced now;
+// without (a file replaced by a new upload, whose old ciphertext is still
+// under the live workspace key), the removal becomes durable at the
+// workspace's next directory sync, and a crash before it leaves an orphan
+// that the next load removes.
+func (w *Workspace) dropDataLocked(ctx context.Context, sync bool, reason string, es ...*entry) {
 	if len(es) == 0 {
 		return
 	}
@@ -178,8 +182,10 @@ func (w *Workspace) dropDataLocked(ctx context.Context, reason string, es ...*en
 			w.m.log.Warn("workspace: removing data file failed; removed at next load", "workspace", w.id, "err", err)
 		}
 	}
-	if err := syncRoot(w.root); err != nil {
-		w.m.log.Warn("workspace: sync after removal failed", "workspace", w.id, "err", err)
+	if sync {
+		if err := syncRoot(w.root); err != nil {
+			w.m.log.Warn("workspace: sync after removal failed", "workspace", w.id, "err", err)
+		}
 	}
 	for _, e := range es {
 		w.m.audit(ctx, "workspace.file.delete", "workspace/"+w.id+"/file/"+e.id, w.user, reason, audit.Success)
@@ -204,10 +210,10 @@ func (w *Workspace) expireFilesLocked(ctx context.Context, plan Plan, now time.T
 	for _, e := range expired {
 		delete(next, e.name)
 	}
-	if err := w.commitLocked(ctx, next); err != nil {
+	if err := w.commitLocked(ctx, next, nil); err != nil {
 		return 0, nil, err
 	}
-	w.dropDataLocked(ctx, "max_age", expired...)
+	w.dropDataLocked(ctx, true, "max_age", expired...)
 	evs := make([]Event, 0, 2*len(expired))
 	for _, e := range expired {
 		dl := e.uploaded.Add(plan.MaxFileAge)
@@ -236,29 +242,66 @@ func (w *Workspace) Create(ctx context.Context, name string, r io.Reader) (fs.Fi
 	if err != nil {
 		return nil, err
 	}
-	e, err := w.writeData(ctx, name, r, plan, 0)
+	e, ds, err := w.writeData(ctx, name, r, plan, 0)
 	if err != nil {
 		return nil, err
 	}
-	if err := w.commitNew(ctx, plan, e); err != nil {
+	// The data file's fsync runs while the new manifest is written and
+	// synced; the manifest is renamed into place only once both are
+	// durable, so the order a crash could observe is unchanged.
+	err = w.commitNew(ctx, plan, ds.wait, e)
+	if serr := ds.wait(); err == nil && serr != nil {
+		err = serr
+	}
+	if err != nil {
 		w.removeData(e.id)
 		return nil, err
 	}
 	return fileInfo{e}, nil
 }
 
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
+// dataSync syncs and closes a data file in its own goroutine; wait joins
+// it and may be called more than once.
+type dataSync struct {
+	done chan struct{}
+	err  error
+}
+
+func startSync(f *os.File) *dataSync {
+	s := &dataSync{done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		err := f.Sync()
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			s.err = fmt.Errorf("workspace: sync: %w", err)
+		}
+	}()
+	return s
+}
+
+func (s *dataSync) wait() error {
+	<-s.done
+	return s.err
+}
+
 // writeData streams r into a new encrypted data file and returns its
-// uncommitted entry. limit, if positive, caps the file's size.
-func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, plan Plan, limit int64) (*entry, error) {
+// uncommitted entry, and the sync of the file, already started: the caller
+// must wait for it. limit, if positive, caps the file's size.
+func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, plan Plan, limit int64) (*entry, *dataSync, error) {
 	w.mu.Lock()
 	if w.gone != nil {
 		err := w.gone
 		w.mu.Unlock()
-		return nil, err
+		return nil, nil, err
 	}
 	if plan.MaxFiles > 0 && w.files[name] == nil && len(w.files)+w.pendingFiles >= plan.MaxFiles {
 		w.mu.Unlock()
-		return nil, fmt.Errorf("%w: too many files", ErrQuota)
+		return nil, nil, fmt.Errorf("%w: too many files", ErrQuota)
 	}
 	w.pendingFiles++
 	root := w.root
@@ -274,20 +317,22 @@ func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, pla
 	id := newID()
 	f, err := root.OpenFile(id, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, w.goneOr(fmt.Errorf("workspace: create data file: %w", err))
+		return nil, nil, w.goneOr(fmt.Errorf("workspace: create data file: %w", err))
 	}
-	fail := func(err error) (*entry, error) {
+	fail := func(err error) (*entry, *dataSync, error) {
 		f.Close()
 		_ = root.Remove(id)
-		return nil, w.goneOr(err)
+		return nil, nil, w.goneOr(err)
 	}
 	ew, err := w.m.cipher.NewEncryptingWriter(ctx, w.source, f, fileAD(id))
 	if err != nil {
 		return fail(fmt.Errorf("workspace: encrypt: %w", err))
 	}
 	qw.dst = ew
-	buf := make([]byte, 256<<10)
-	if _, err := io.CopyBuffer(qw, struct{ io.Reader }{r}, buf); err != nil {
+	bp := copyBufs.Get().(*[]byte)
+	_, err = io.CopyBuffer(qw, struct{ io.Reader }{r}, *bp)
+	copyBufs.Put(bp)
+	if err != nil {
 		if errors.Is(err, ErrQuota) || errors.Is(err, ctx.Err()) && ctx.Err() != nil {
 			return fail(err)
 		}
@@ -296,14 +341,7 @@ func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, pla
 	if err := ew.Close(); err != nil {
 		return fail(fmt.Errorf("workspace: encrypt: %w", err))
 	}
-	if err := f.Sync(); err != nil {
-		return fail(fmt.Errorf("workspace: sync: %w", err))
-	}
-	if err := f.Close(); err != nil {
-		_ = root.Remove(id)
-		return nil, w.goneOr(fmt.Errorf("workspace: close: %w", err))
-	}
-	return &entry{id: id, name: name, size: qw.n}, nil
+	return &entry{id: id, name: name, size: qw.n}, startSync(f), nil
 }
 
 // goneOr returns the reason the workspace is gone, if it is, else err: an
@@ -365,7 +403,7 @@ func (q *quotaWriter) Write(p []byte) (int, error) {
 
 // commitNew adds written entries to the manifest, replacing files of the
 // same names, after a final quota check.
-func (w *Workspace) commitNew(ctx context.Context, plan Plan, es ...*entry) error {
+func (w *Workspace) commitNew(ctx context.Context, plan Plan, beforeRename func() error, es ...*entry) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.gone != nil {
@@ -391,10 +429,10 @@ func (w *Workspace) commitNew(ctx context.Context, plan Plan, es ...*entry) erro
 	if plan.MaxFiles > 0 && len(next) > plan.MaxFiles {
 		return fmt.Errorf("%w: too many files", ErrQuota)
 	}
-	if err := w.commitLocked(ctx, next); err != nil {
+	if err := w.commitLocked(ctx, next, beforeRename); err != nil {
 		return err
 	}
-	w.dropDataLocked(ctx, "replaced", replaced...)
+	w.dropDataLocked(ctx, false, "replaced", replaced...)
 	// The files are committed; a failure to record the new oldest upload
 	// time only delays the janitor until the next check.
 	if err := w.persistLocked(ctx, false); err != nil && !errors.Is(err, ErrExpired) {
@@ -522,7 +560,7 @@ func (w *Workspace) Rename(ctx context.Context, from, to string) error {
 	next := maps.Clone(w.files)
 	delete(next, from)
 	next[to] = &entry{id: e.id, name: to, size: e.size, uploaded: e.uploaded}
-	return w.commitLocked(ctx, next)
+	return w.commitLocked(ctx, next, nil)
 }
 
 // Remove deletes the file name: it leaves the manifest, then its
@@ -547,10 +585,10 @@ func (w *Workspace) Remove(ctx context.Context, name string) error {
 	}
 	next := maps.Clone(w.files)
 	delete(next, name)
-	if err := w.commitLocked(ctx, next); err != nil {
+	if err := w.commitLocked(ctx, next, nil); err != nil {
 		return err
 	}
-	w.dropDataLocked(ctx, "user", e)
+	w.dropDataLocked(ctx, true, "user", e)
 	if err := w.persistLocked(ctx, false); err != nil && !errors.Is(err, ErrExpired) {
 		w.m.log.Warn("workspace: save record failed", "workspace", w.id, "err", err)
 	}

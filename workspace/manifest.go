@@ -164,7 +164,9 @@ func (w *Workspace) loadManifest(ctx context.Context, root *os.Root) (map[string
 // writeManifest encrypts files into a temporary file, syncs it, renames it
 // over the manifest and syncs the directory: a crash leaves either the old
 // or the new manifest, never a mix.
-func (w *Workspace) writeManifest(ctx context.Context, root *os.Root, files map[string]*entry) error {
+// beforeRename, if not nil, is called after the new manifest is durable
+// and before it replaces the old one; its error aborts the write.
+func (w *Workspace) writeManifest(ctx context.Context, root *os.Root, files map[string]*entry, beforeRename func() error) error {
 	tmp := manifestName + "." + newID() + ".tmp"
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -191,6 +193,12 @@ func (w *Workspace) writeManifest(ctx context.Context, root *os.Root, files map[
 	if err := f.Close(); err != nil {
 		_ = root.Remove(tmp)
 		return fmt.Errorf("workspace: write manifest: %w", err)
+	}
+	if beforeRename != nil {
+		if err := beforeRename(); err != nil {
+			_ = root.Remove(tmp)
+			return err
+		}
 	}
 	if err := root.Rename(tmp, manifestName); err != nil {
 		_ = root.Remove(tmp)
