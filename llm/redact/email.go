@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // E-mail addresses: an ASCII local part of letters, digits and ._%+- (at most
 // 64 bytes, no leading, trailing or doubled dot), '@', and a domain of at
@@ -52,7 +55,7 @@ func emailLocalStart(text string, at, from int) (int, bool) {
 	}
 	// The local part must not continue a word of non-ASCII letters
 	// ("Zoë.x@..." is not "x@..."; we cannot tell where it starts).
-	if s > 0 && text[s-1] >= 0x80 {
+	if s > 0 && text[s-1] >= utf8.RuneSelf && wordBefore(text, s) {
 		return 0, false
 	}
 	// A doubled dot cannot be inside a local part: start after the last.
@@ -78,7 +81,7 @@ func emailDomainEnd(text string, i int) int {
 		return -1
 	}
 	// A domain followed by a non-ASCII letter is part of a longer word.
-	if e < len(text) && (text[e] >= 0x80 || text[e] == '_') {
+	if wordAt(text, e) {
 		return -1
 	}
 	dom := text[i:e]

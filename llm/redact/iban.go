@@ -28,7 +28,7 @@ func findIBANs(text string, dst []Finding) []Finding {
 			i++
 			continue
 		}
-		if i > 0 && isWord(text[i-1]) {
+		if wordBefore(text, i) {
 			i = skipWord(text, i)
 			continue
 		}
@@ -76,7 +76,7 @@ func scanIBAN(text string, i, n int, buf []byte) (int, bool) {
 	default:
 		return 0, false
 	}
-	if j < len(text) && isWord(text[j]) {
+	if wordAt(text, j) {
 		return 0, false
 	}
 	return j, mod97(buf)

@@ -35,7 +35,7 @@ func findIPv4(text string, dst []Finding) []Finding {
 			i++
 			continue
 		}
-		if i > 0 && (isWord(text[i-1]) || text[i-1] == '.') {
+		if wordBefore(text, i) || i > 0 && text[i-1] == '.' {
 			i = skipDotted(text, i)
 			continue
 		}
@@ -60,7 +60,7 @@ func versionContext(text string, i int) bool {
 	for k > 0 && isAlpha(text[k-1]) && j-k < 8 {
 		k--
 	}
-	if k > 0 && isWord(text[k-1]) {
+	if wordBefore(text, k) {
 		return false
 	}
 	switch w := text[k:j]; len(w) {
@@ -83,7 +83,7 @@ func ipv4End(text string, e int) bool {
 		return true
 	}
 	c := text[e]
-	return !isWord(c) && !(c == '.' && e+1 < len(text) && isAlnum(text[e+1]))
+	return !wordAt(text, e) && !(c == '.' && e+1 < len(text) && isAlnum(text[e+1]))
 }
 
 // skipDotted skips a run of word bytes and dots.
@@ -140,7 +140,7 @@ func findIPv6(text string, dst []Finding, v4 []Finding) []Finding {
 			}
 			continue
 		}
-		if s > 0 && (isWord(text[s-1]) || text[s-1] == '%') {
+		if wordBefore(text, s) || s > 0 && text[s-1] == '%' {
 			continue
 		}
 		cand := text[s:e]
@@ -152,7 +152,7 @@ func findIPv6(text string, dst []Finding, v4 []Finding) []Finding {
 			continue
 		}
 		end := s + len(cand)
-		if end < len(text) && isWord(text[end]) {
+		if wordAt(text, end) {
 			continue
 		}
 		a, err := netip.ParseAddr(cand)
@@ -165,7 +165,7 @@ func findIPv6(text string, dst []Finding, v4 []Finding) []Finding {
 			for z < len(text) && isZoneChar(text[z]) && z-end <= 16 {
 				z++
 			}
-			if _, err := netip.ParseAddr(text[s:z]); err == nil && (z == len(text) || !isWord(text[z])) {
+			if _, err := netip.ParseAddr(text[s:z]); err == nil && !wordAt(text, z) {
 				end = z
 			}
 		}

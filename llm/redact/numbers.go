@@ -10,10 +10,10 @@ func leftOK(text string, i int) bool {
 		return true
 	}
 	p := text[i-1]
-	if isWord(p) {
+	if wordBefore(text, i) {
 		return false
 	}
-	if (p == '.' || p == '-' || p == '/' || p == '+') && i >= 2 && isWord(text[i-2]) {
+	if (p == '.' || p == '-' || p == '/' || p == '+') && wordBefore(text, i-1) {
 		return false
 	}
 	if p == ':' && i >= 2 && isDigit(text[i-2]) {
@@ -29,7 +29,7 @@ func rightOK(text string, e int) bool {
 		return true
 	}
 	c := text[e]
-	if isWord(c) {
+	if wordAt(text, e) {
 		return false
 	}
 	if (c == '.' || c == '-' || c == '/') && e+1 < len(text) && isAlnum(text[e+1]) {

@@ -1,9 +1,12 @@
 package redact
 
+import "strings"
+
 // Phone numbers.
 //
 // A candidate is a run of digit groups separated by single spaces, dashes,
-// dots or slashes, where a group may be in parentheses ("(030)", "(0)"),
+// dots or slashes (or no-break and thin spaces, no-break hyphens and en
+// dashes), where a group may be in parentheses ("(030)", "(0)"),
 // optionally after '+'. The whole run must have one of these shapes
 // (groups counted in digits):
 //
@@ -51,7 +54,7 @@ func findPhones(text string, dst []Finding) []Finding {
 		c := text[i]
 		switch {
 		case c == '+' || c == '(':
-			if i > 0 && isWord(text[i-1]) {
+			if wordBefore(text, i) {
 				i++
 				continue
 			}
@@ -145,9 +148,9 @@ func scanPhone(text string, i int, pr *phoneRun) bool {
 		pr.end = j
 		// A separator, then another group.
 		sep = 0
-		if j < len(text) && (text[j] == ' ' || text[j] == '-' || text[j] == '.' || text[j] == '/') {
-			sep = text[j]
-			j++
+		if c, n := phoneSep(text, j); n > 0 {
+			sep = c
+			j += n
 		} else if !paren {
 			break
 		}
@@ -205,7 +208,33 @@ func continuesCode(text string, i int) bool {
 	if !upper {
 		return false
 	}
-	return i == 5 || !isWord(text[i-6])
+	return !wordBefore(text, i-5)
+}
+
+// phoneSep returns the separator at text[j] and its length in bytes: an
+// ASCII space, '-', '.' or '/', or a Unicode no-break or thin space (as
+// ' ') or a no-break hyphen or en dash (as '-'), which word processors and
+// French typography put into numbers.
+func phoneSep(text string, j int) (byte, int) {
+	if j >= len(text) {
+		return 0, 0
+	}
+	switch c := text[j]; c {
+	case ' ', '-', '.', '/':
+		return c, 1
+	case 0xC2:
+		if strings.HasPrefix(text[j:], "\u00a0") {
+			return ' ', 2
+		}
+	case 0xE2:
+		switch {
+		case strings.HasPrefix(text[j:], "\u202f"), strings.HasPrefix(text[j:], "\u2009"):
+			return ' ', 3
+		case strings.HasPrefix(text[j:], "\u2011"), strings.HasPrefix(text[j:], "\u2013"):
+			return '-', 3
+		}
+	}
+	return 0, 0
 }
 
 func skipPhoneRun(text string, j int) int {

@@ -2,6 +2,8 @@ package redact
 
 import (
 	"slices"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Kind names a category of personal data or secret. Built-in kinds are the
@@ -275,7 +277,39 @@ func isAlpha(c byte) bool { return isUpper(c) || isLower(c) }
 func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
 
 // isWord reports whether c continues a word: an ASCII letter or digit, '_',
-// or any byte of a multi-byte UTF-8 sequence (so "é1234" is one word).
-func isWord(c byte) bool { return isAlnum(c) || c == '_' || c >= 0x80 }
+// or any byte of a multi-byte UTF-8 sequence. Scanners use it to skip a
+// rejected token; boundaries use wordBefore and wordAt.
+func isWord(c byte) bool { return isAlnum(c) || c == '_' || c >= utf8.RuneSelf }
+
+// isWordRune reports whether r is part of a word: a letter, a digit, a
+// combining mark or '_'. Spaces, punctuation, symbols and emoji are not.
+func isWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
+}
+
+// wordBefore reports whether the rune that ends at text[i] is part of a
+// word ("é4111…", "ID4111…").
+func wordBefore(text string, i int) bool {
+	if i <= 0 {
+		return false
+	}
+	if c := text[i-1]; c < utf8.RuneSelf {
+		return isAlnum(c) || c == '_'
+	}
+	r, _ := utf8.DecodeLastRuneInString(text[:i])
+	return isWordRune(r)
+}
+
+// wordAt reports whether the rune that starts at text[i] is part of a word.
+func wordAt(text string, i int) bool {
+	if i >= len(text) {
+		return false
+	}
+	if c := text[i]; c < utf8.RuneSelf {
+		return isAlnum(c) || c == '_'
+	}
+	r, _ := utf8.DecodeRuneInString(text[i:])
+	return isWordRune(r)
+}
 
 func isHex(c byte) bool { return isDigit(c) || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
