@@ -81,6 +81,8 @@ type RecognizerFunc func(text string, dst []Finding) []Finding
 // Find calls f(text, dst).
 func (f RecognizerFunc) Find(text string, dst []Finding) []Finding { return f(text, dst) }
 
+var _ Recognizer = RecognizerFunc(nil)
+
 // Options configure a [Redactor]. A nil *Options means defaults.
 type Options struct {
 	// Kinds selects the built-in recognizers. Nil means all of them

@@ -2,7 +2,9 @@ package redact
 
 import (
 	"crypto/subtle"
+	"fmt"
 	"hash/maphash"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -237,6 +239,26 @@ func (v *Vault) Counts() map[Kind]int {
 	}
 	return m
 }
+
+// String describes the vault without its values, so that printing or
+// logging a Vault never reveals personal data.
+func (v *Vault) String() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return "redact.Vault{placeholders: " + strconv.Itoa(len(v.byPH)) + ", closed: " + strconv.FormatBool(v.closed) + "}"
+}
+
+// LogValue implements [slog.LogValuer] like String: counts, no values.
+func (v *Vault) LogValue() slog.Value {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return slog.GroupValue(slog.Int("placeholders", len(v.byPH)), slog.Bool("closed", v.closed))
+}
+
+var (
+	_ fmt.Stringer   = (*Vault)(nil)
+	_ slog.LogValuer = (*Vault)(nil)
+)
 
 // Close zeroes and forgets every value. Later calls to Restore leave
 // placeholders as they are; later calls to Redact still redact (see

@@ -1,6 +1,9 @@
 package redact
 
 import (
+	"bytes"
+	"fmt"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -65,4 +68,16 @@ func TestVaultClose(t *testing.T) {
 	require.Len(t, fs, 2)
 	assert.Equal(t, "[EMAIL_2] and [EMAIL_3]", out2, "closed vault still redacts, never reusing numbers")
 	assert.Equal(t, out2, v.Restore(out2))
+}
+
+func TestVaultDoesNotLeakWhenPrinted(t *testing.T) {
+	t.Parallel()
+	v := NewVault(nil)
+	v.Redact("jane@example.com")
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("vault", "v", v)
+	for _, s := range []string{fmt.Sprint(v), fmt.Sprintf("%+v", v), fmt.Sprintf("%#v", v), buf.String()} {
+		assert.NotContains(t, s, "jane", "printing a vault must not reveal values: %s", s)
+	}
+	assert.Equal(t, "redact.Vault{placeholders: 1, closed: false}", v.String())
 }
