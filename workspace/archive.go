@@ -53,7 +53,7 @@ func (w *Workspace) ImportZip(ctx context.Context, r io.ReaderAt, size int64) ([
 			continue
 		}
 		if seen[name] {
-			return nil, fmt.Errorf("workspace: archive: %w", ErrExist)
+			return nil, fmt.Errorf("%w: two archive entries share a name", ErrExist)
 		}
 		seen[name] = true
 		items = append(items, item{f, name})

@@ -456,7 +456,7 @@ func (w *Workspace) Open(ctx context.Context, name string) (io.ReadCloser, error
 func (w *Workspace) openEntry(ctx context.Context, root *os.Root, e *entry) (*fileReader, error) {
 	f, _, err := openRegular(root, e.id)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, w.goneOr(fmt.Errorf("workspace: open: %w", ErrNotFound))
+		return nil, w.goneOr(fmt.Errorf("%w: data file missing", ErrNotFound))
 	}
 	if err != nil {
 		return nil, w.goneOr(err)
@@ -481,7 +481,7 @@ func (w *Workspace) lookup(ctx context.Context, name string) (*entry, *os.Root, 
 	defer w.mu.Unlock()
 	e := w.files[name]
 	if e == nil {
-		return nil, nil, fmt.Errorf("workspace: %w", ErrNotFound)
+		return nil, nil, ErrNotFound
 	}
 	return e, w.root, nil
 }
@@ -551,11 +551,11 @@ func (w *Workspace) Rename(ctx context.Context, from, to string) error {
 	e := w.files[from]
 	switch {
 	case e == nil:
-		return fmt.Errorf("workspace: rename: %w", ErrNotFound)
+		return ErrNotFound
 	case from == to:
 		return nil
 	case w.files[to] != nil:
-		return fmt.Errorf("workspace: rename: %w", ErrExist)
+		return ErrExist
 	}
 	next := maps.Clone(w.files)
 	delete(next, from)
@@ -581,7 +581,7 @@ func (w *Workspace) Remove(ctx context.Context, name string) error {
 	}
 	e := w.files[name]
 	if e == nil {
-		return fmt.Errorf("workspace: remove: %w", ErrNotFound)
+		return ErrNotFound
 	}
 	next := maps.Clone(w.files)
 	delete(next, name)
