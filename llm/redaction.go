@@ -5,8 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"hash"
+	"io"
+	"strconv"
 )
 
 // redactRequest returns a copy of req whose message contents and tool-call
@@ -106,9 +107,10 @@ func (cv *Conversation) restoreToolCalls(calls []ToolCall) []ToolCall {
 // encoding.
 func promptHash(req *Request) string {
 	h := sha256.New()
+	var num [24]byte
 	field := func(h hash.Hash, s string) {
-		fmt.Fprintf(h, "%d:", len(s))
-		h.Write([]byte(s))
+		h.Write(append(strconv.AppendInt(num[:0], int64(len(s)), 10), ':'))
+		io.WriteString(h, s)
 	}
 	field(h, req.Model)
 	for _, m := range req.Messages {

@@ -75,6 +75,16 @@ func Send(ctx context.Context, hc *http.Client, req *http.Request, stream bool) 
 	if stream {
 		t = TimeoutsFrom(ctx)
 	}
+	if t.FirstByte <= 0 && t.Idle <= 0 {
+		// No timers: the caller's context alone bounds the request.
+		resp, err := hc.Do(req.WithContext(ctx))
+		if err != nil {
+			return nil, err
+		}
+		g := &guardedBody{rc: resp.Body, ctx: ctx, cancel: func(error) {}}
+		resp.Body = g
+		return &Response{Response: resp, body: g}, nil
+	}
 	actx, cancel := context.WithCancelCause(ctx)
 	g := &guardedBody{ctx: actx, cancel: cancel, idle: t.Idle}
 	if t.FirstByte > 0 {
@@ -192,6 +202,12 @@ type limited struct {
 
 func (l *limited) Read(p []byte) (int, error) {
 	if l.left <= 0 {
+		// At the limit: only the end of the stream is acceptable.
+		var one [1]byte
+		n, err := l.r.Read(one[:])
+		if n == 0 && err != nil {
+			return 0, err
+		}
 		return 0, ErrTooLarge
 	}
 	if int64(len(p)) > l.left {

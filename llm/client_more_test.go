@@ -1,0 +1,100 @@
+package llm_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/inferlabs/privkit/audit"
+	"github.com/inferlabs/privkit/internal/clock"
+	"github.com/inferlabs/privkit/llm"
+	"github.com/inferlabs/privkit/llm/anthropic"
+	"github.com/inferlabs/privkit/llm/gemini"
+	"github.com/inferlabs/privkit/llm/llmtest"
+	"github.com/inferlabs/privkit/llm/openai"
+)
+
+func TestGeminiRetryInfoThenFallbackToAnthropic(t *testing.T) {
+	t.Parallel()
+	retryInfo, err := os.ReadFile("gemini/testdata/gemini_error_429_retryinfo.json")
+	require.NoError(t, err)
+	perDay, err := os.ReadFile("gemini/testdata/gemini_error_429_quota_real.json")
+	require.NoError(t, err)
+	gsrv := llmtest.NewServer(t, llmtest.Status(429, string(retryInfo)), llmtest.Status(429, string(perDay)))
+	asrv := llmtest.NewServer(t, llmtest.Replay(t, "anthropic/testdata/anthropic_messages_nonstream.response.http"))
+	sl := &sleeper{}
+	rec := &llmtest.Auditor{}
+	facts := anthropic.DefaultFacts() // the test server stands in for the real API
+	c, err := llm.New([]llm.Provider{
+		gemini.New("k", &gemini.Options{BaseURL: gsrv.URL, Paid: true}),
+		anthropic.New("k", &anthropic.Options{BaseURL: asrv.URL, Facts: &facts}),
+	}, &llm.Options{Sleep: sl.Sleep, Auditor: rec})
+	require.NoError(t, err)
+	req := userMsg("Hello, how are you?")
+	req.Requirements = llm.Requirements{NoTraining: true, MaxRetentionDays: 60}
+	resp, err := c.Conversation("s").Chat(context.Background(), req)
+	require.NoError(t, err)
+	assert.Equal(t, "anthropic", resp.Provider)
+	assert.Equal(t, []time.Duration{34400 * time.Millisecond}, sl.Waits(), "Gemini's RetryInfo.retryDelay is honoured; the per-day quota is not waited for")
+	assert.Len(t, gsrv.Requests(), 2)
+	assert.True(t, c.CoolingDown("gemini"))
+	ev := rec.Events()[0]
+	for k, want := range map[string]string{"provider": "anthropic", "attempts": "3", "input_tokens": "13", "output_tokens": "35", "finish_reason": "stop", "policy": "met"} {
+		got, _ := llmtest.Attr(ev, k)
+		assert.Equal(t, want, got, k)
+	}
+	assert.Equal(t, "llm/anthropic", ev.Resource)
+}
+
+func TestFirstTokenNotDelayed(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	srv := llmtest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, `data: {"choices":[{"index":0,"delta":{"content":"Hello, "}}]}`+"\n\n")
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, `data: {"choices":[{"index":0,"delta":{"content":"world"},"finish_reason":"stop"}]}`+"\n\ndata: [DONE]\n\n")
+	})
+	c := scripted(t, nil, srv)
+	var got []string
+	for ch, err := range c.Conversation("s").Stream(context.Background(), userMsg("hi")) {
+		require.NoError(t, err)
+		if len(got) == 0 {
+			close(release) // the rest is sent only after the first chunk arrived
+		}
+		got = append(got, ch.Text)
+	}
+	assert.Equal(t, "Hello, ", got[0], "the first chunk reaches the caller before the answer is complete")
+	assert.Equal(t, "Hello, world", got[0]+got[1])
+}
+
+func TestAuditFailureAndLatency(t *testing.T) {
+	t.Parallel()
+	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	srv := llmtest.NewServer(t, llmtest.Status(400, `{"error":{"type":"invalid_request_error","code":"context_length_exceeded","message":"too long"}}`))
+	rec := &llmtest.Auditor{}
+	p := openai.New("k", &openai.Options{BaseURL: srv.URL, Facts: trusted("openai")})
+	c, err := llm.New([]llm.Provider{p}, &llm.Options{Auditor: rec, Now: fake.Now})
+	require.NoError(t, err)
+	_, err = c.Conversation("s").Chat(context.Background(), userMsg("x"))
+	var ae *llm.APIError
+	require.ErrorAs(t, err, &ae)
+	assert.False(t, c.CoolingDown("openai"), "a bad request says nothing about the provider's health")
+	ev := rec.Events()[0]
+	assert.Equal(t, audit.Error, ev.Outcome)
+	kind, _ := llmtest.Attr(ev, "error")
+	assert.Equal(t, "api:context_length_exceeded", kind)
+	lat, _ := llmtest.Attr(ev, "latency_ms")
+	assert.Equal(t, "0", lat, "latency comes from the injected clock")
+}
