@@ -226,6 +226,9 @@ func ApplyStep(it *Item, e JournalEntry) error {
 	case StepDeleting:
 		it.State = StateDeleting
 		it.Method = e.Method
+		if !e.LeaseUntil.IsZero() {
+			it.LeaseUntil = utc(e.LeaseUntil)
+		}
 	case StepDeleted:
 		it.State, it.DeletedAt, it.Owner, it.LeaseUntil = StateDeleted, utc(e.At), "", time.Time{}
 		it.LastError, it.Method = "", e.Method
@@ -264,7 +267,7 @@ func (s *MemoryStore) Record(ctx context.Context, e JournalEntry) error {
 		return err
 	}
 	s.items[e.ItemID] = it
-	e.At, e.NextAttemptAt = utc(e.At), utc(e.NextAttemptAt)
+	e.At, e.NextAttemptAt, e.LeaseUntil = utc(e.At), utc(e.NextAttemptAt), time.Time{}
 	s.journal[e.ItemID] = append(s.journal[e.ItemID], e)
 	return nil
 }

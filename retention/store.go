@@ -125,6 +125,9 @@ type JournalEntry struct {
 	// NextAttemptAt sets the item's next claimable time for failed,
 	// pending and released steps.
 	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
+	// LeaseUntil, on a deleting step, renews the claim's lease so that it
+	// covers the deleter call even late in a long batch. Not journaled.
+	LeaseUntil time.Time `json:"-"`
 }
 
 // ItemFilter selects items in [Inventory.ListItems]. Zero fields match

@@ -289,7 +289,7 @@ func (m *Manager) processClaimed(ctx context.Context, it Item, holds []Hold, c c
 	if mr, ok := del.(interface{ Method() ErasureMethod }); ok {
 		method = mr.Method()
 	}
-	if err := rec(JournalEntry{Step: StepDeleting, Method: method}); err != nil {
+	if err := rec(JournalEntry{Step: StepDeleting, Method: method, LeaseUntil: m.now().Add(m.opts.Lease)}); err != nil {
 		return lost(err)
 	}
 	var callErr error
