@@ -65,7 +65,9 @@ func TestShredLeavesNoBytesInSQLiteFiles(t *testing.T) {
 		_, err := k.Encrypt(ctx, id, []byte("data of "+id), nil)
 		require.NoError(t, err)
 	}
-	require.NoError(t, k.Rotate(ctx, "victim")) // an older version now sits in freed space too
+	v1, _, err := store.Get(ctx, "victim")
+	require.NoError(t, err)
+	require.NoError(t, k.Rotate(ctx, "victim")) // version 1 now sits in freed space or the WAL
 	wrapped, _, err := store.Get(ctx, "victim")
 	require.NoError(t, err)
 	require.Greater(t, len(wrapped), 100)
@@ -73,7 +75,10 @@ func TestShredLeavesNoBytesInSQLiteFiles(t *testing.T) {
 	files := []string{path, path + "-wal", path + "-shm"}
 	// Probe: distinctive slices of the wrapped keyset (Tink's encrypted
 	// keyset bytes are random-looking, so 32 bytes cannot occur by chance).
-	probes := [][]byte{wrapped[len(wrapped)-32:], wrapped[len(wrapped)/2 : len(wrapped)/2+32], wrapped[8:40]}
+	probes := [][]byte{
+		wrapped[len(wrapped)-32:], wrapped[len(wrapped)/2 : len(wrapped)/2+32], wrapped[8:40],
+		v1[len(v1)-32:], v1[len(v1)/2 : len(v1)/2+32], v1[8:40],
+	}
 	found := false
 	for _, f := range files {
 		b, err := os.ReadFile(f)
@@ -102,4 +107,67 @@ func TestShredLeavesNoBytesInSQLiteFiles(t *testing.T) {
 		_, _, err := store.Get(ctx, id)
 		require.NoError(t, err, "source %s must survive another's shred", id)
 	}
+}
+
+// TestShredVacuumsPostgres: on PostgreSQL the row loses its keyset and the
+// table is vacuumed after the shred.
+func TestShredVacuumsPostgres(t *testing.T) {
+	db := sqldbtest.Postgres(t)
+	ctx := context.Background()
+	store := newStore(t, db)
+	require.NoError(t, store.Put(ctx, "victim", 0, []byte("wrapped-keyset-bytes")))
+	var before int64
+	require.NoError(t, db.QueryRow(ctx, "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'encryption_keysets'::regclass").Scan(&before))
+	require.NoError(t, store.Shred(ctx, "victim"))
+
+	var wrapped []byte
+	var version int64
+	var shreddedAt *int64
+	require.NoError(t, db.QueryRow(ctx, "SELECT wrapped, version, shredded_at FROM encryption_keysets WHERE source_id = ?", "victim").Scan(&wrapped, &version, &shreddedAt))
+	assert.Nil(t, wrapped, "the tombstone holds no keyset")
+	assert.Zero(t, version)
+	assert.NotNil(t, shreddedAt, "the tombstone records when")
+	var after int64
+	require.NoError(t, db.QueryRow(ctx, "SELECT vacuum_count FROM pg_stat_user_tables WHERE relid = 'encryption_keysets'::regclass").Scan(&after))
+	assert.Greater(t, after, before, "Shred vacuums the table")
+}
+
+// TestTwoInstancesPostgres: two Keyrings in two "processes" (separate
+// connection pools on one schema) agree on keys and on shredding.
+func TestTwoInstancesPostgres(t *testing.T) {
+	dsn := sqldbtest.PostgresDSN(t)
+	ctx := context.Background()
+	kek, err := encryption.GenerateLocalKEK()
+	require.NoError(t, err)
+	var rings [2]*encryption.Keyring
+	for i := range rings {
+		s := newStore(t, sqldbtest.Open(t, dsn))
+		rings[i], err = encryption.NewKeyring(s, kek, nil)
+		require.NoError(t, err)
+	}
+	// Both create the source's keys at once: one wins, both end up with it.
+	cts := make([][]byte, 2)
+	errs := make(chan error, 2)
+	for i, k := range rings {
+		go func() {
+			ct, err := k.Encrypt(ctx, "shared", []byte("hello"), nil)
+			cts[i] = ct
+			errs <- err
+		}()
+	}
+	require.NoError(t, <-errs)
+	require.NoError(t, <-errs)
+	for i, k := range rings {
+		for j, ct := range cts {
+			_, err := k.Decrypt(ctx, "shared", ct, nil)
+			require.NoError(t, err, "instance %d opens instance %d's ciphertext", i, j)
+		}
+	}
+	require.NoError(t, rings[0].Shred(ctx, "shared"))
+	_, err = rings[1].Encrypt(ctx, "other", nil, nil)
+	require.NoError(t, err)
+	k3, err := encryption.NewKeyring(newStore(t, sqldbtest.Open(t, dsn)), kek, nil)
+	require.NoError(t, err)
+	_, err = k3.Decrypt(ctx, "shared", cts[0], nil)
+	assert.ErrorIs(t, err, encryption.ErrShredded)
 }
