@@ -1,3 +1,5 @@
+//go:build unix
+
 package sandbox_test
 
 // One test per hostile behaviour: each asserts that the behaviour was

@@ -124,7 +124,7 @@ func classify(res *Result, lim Limits, stderrTail []byte) LimitKind {
 		return LimitNone
 	}
 	switch res.Signal {
-	case syscall.SIGXCPU:
+	case sigXCPU:
 		return LimitCPU
 	case syscall.SIGKILL:
 		// The hard CPU limit is one second above the soft one.
@@ -152,3 +152,7 @@ func cpuSeconds(d time.Duration) time.Duration {
 	}
 	return s * time.Second
 }
+
+// sigXCPU is SIGXCPU, which the soft CPU limit sends (24 on Linux and the
+// BSDs; package syscall lacks it on some systems).
+const sigXCPU = syscall.Signal(24)
