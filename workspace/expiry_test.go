@@ -226,7 +226,7 @@ func TestJanitorDeletesExpiredFilesOfUnloadedWorkspace(t *testing.T) {
 	e.clock.Advance(3 * day)
 	e.start(t) // nothing loaded now
 	e.clock.Advance(3 * day)
-	ws, err = e.m.Open(ctx, "u_p") // activity at day 6
+	_, err = e.m.Open(ctx, "u_p") // activity at day 6
 	require.NoError(t, err)
 	require.NoError(t, e.m.Close())
 	e.start(t)
@@ -429,4 +429,45 @@ func TestJanitorGoroutine(t *testing.T) {
 	require.Eventually(t, func() bool { return !exists(dir) }, 10*time.Second, 5*time.Millisecond,
 		"the janitor goroutine deletes the expired workspace")
 	require.NoError(t, e.m.Close(), "Close stops and joins the janitor")
+}
+
+func TestParkedWorkspaceReopens(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	ws, err := e.m.Open(ctx, "u_park")
+	require.NoError(t, err)
+	_, err = ws.Create(ctx, "a.csv", strings.NewReader("a"))
+	require.NoError(t, err)
+	e.clock.Advance(5 * time.Minute)
+	_, err = e.m.Sweep(ctx) // idle 5 min: the directory handle is closed
+	require.NoError(t, err)
+	rec, err := e.store.Get(ctx, "u_park")
+	require.NoError(t, err)
+	assert.Equal(t, t0, rec.LastActive, "parking persists the last activity")
+	assert.Equal(t, "a", readAll(t, ws, "a.csv"), "a parked workspace reopens on use")
+	_, err = ws.Create(ctx, "b.csv", strings.NewReader("b"))
+	require.NoError(t, err)
+	require.NoError(t, ws.Remove(ctx, "a.csv"))
+	list, err := ws.List(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+}
+
+func TestLostDirectoryStartsAfresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	ws, err := e.m.Open(ctx, "u_lost")
+	require.NoError(t, err)
+	_, err = ws.Create(ctx, "a.csv", strings.NewReader("a"))
+	require.NoError(t, err)
+	id := ws.ID()
+	require.NoError(t, e.m.Close())
+	require.NoError(t, os.RemoveAll(ws.Dir())) // a disk replaced under the host
+	e.start(t)
+	ws2, err := e.m.Open(ctx, "u_lost")
+	require.NoError(t, err, "a missing directory is not fatal")
+	assert.NotEqual(t, id, ws2.ID(), "the user gets a new, empty workspace")
+	assert.False(t, e.cipher.HasKey("workspace/"+id), "and the lost one's key is shredded")
 }

@@ -65,8 +65,41 @@ func (w *Workspace) alive() bool {
 func (w *Workspace) markGoneLocked(err error) {
 	if w.gone == nil {
 		w.gone = err
-		w.root.Close()
+		if w.root != nil {
+			w.root.Close()
+			w.root = nil
+		}
 	}
+}
+
+// rootLocked returns the workspace's directory handle, reopening it if the
+// janitor parked the workspace (closed the handle of an idle workspace so
+// that idle workspaces hold no file descriptor).
+func (w *Workspace) rootLocked() (*os.Root, error) {
+	if w.gone != nil {
+		return nil, w.gone
+	}
+	if w.root == nil {
+		root, err := openDir(w.dir)
+		if err != nil {
+			return nil, err
+		}
+		w.root = root
+	}
+	return w.root, nil
+}
+
+// parkLocked persists the activity and closes the directory handle of a
+// workspace idle for at least idle with no write in flight.
+func (w *Workspace) parkLocked(ctx context.Context, now time.Time, idle time.Duration) {
+	if w.gone != nil || w.root == nil || w.pendingFiles > 0 || now.Sub(w.lastActive) < idle {
+		return
+	}
+	if err := w.persistLocked(ctx, true); err != nil {
+		return
+	}
+	w.root.Close()
+	w.root = nil
 }
 
 func (w *Workspace) oldestLocked() time.Time {
@@ -156,7 +189,11 @@ func (w *Workspace) persistLocked(ctx context.Context, force bool) error {
 // commitLocked makes next the workspace's file set: it writes the
 // manifest, and only if that succeeds, switches.
 func (w *Workspace) commitLocked(ctx context.Context, next map[string]*entry, beforeRename func() error) error {
-	if err := w.writeManifest(ctx, w.root, next, beforeRename); err != nil {
+	root, err := w.rootLocked()
+	if err != nil {
+		return err
+	}
+	if err := w.writeManifest(ctx, root, next, beforeRename); err != nil {
 		return err
 	}
 	w.files = next
@@ -177,13 +214,17 @@ func (w *Workspace) dropDataLocked(ctx context.Context, sync bool, reason string
 	if len(es) == 0 {
 		return
 	}
+	root, err := w.rootLocked()
+	if err != nil {
+		return
+	}
 	for _, e := range es {
-		if err := w.root.Remove(e.id); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := root.Remove(e.id); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			w.m.log.Warn("workspace: removing data file failed; removed at next load", "workspace", w.id, "err", err)
 		}
 	}
 	if sync {
-		if err := syncRoot(w.root); err != nil {
+		if err := syncRoot(root); err != nil {
 			w.m.log.Warn("workspace: sync after removal failed", "workspace", w.id, "err", err)
 		}
 	}
@@ -303,8 +344,12 @@ func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, pla
 		w.mu.Unlock()
 		return nil, nil, fmt.Errorf("%w: too many files", ErrQuota)
 	}
+	root, err := w.rootLocked()
+	if err != nil {
+		w.mu.Unlock()
+		return nil, nil, err
+	}
 	w.pendingFiles++
-	root := w.root
 	w.mu.Unlock()
 	qw := &quotaWriter{ctx: ctx, w: w, plan: plan, name: name, limit: limit}
 	defer func() {
@@ -358,8 +403,8 @@ func (w *Workspace) goneOr(err error) error {
 func (w *Workspace) removeData(id string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.gone == nil {
-		_ = w.root.Remove(id)
+	if root, err := w.rootLocked(); err == nil {
+		_ = root.Remove(id)
 	}
 }
 
@@ -483,7 +528,11 @@ func (w *Workspace) lookup(ctx context.Context, name string) (*entry, *os.Root, 
 	if e == nil {
 		return nil, nil, ErrNotFound
 	}
-	return e, w.root, nil
+	root, err := w.rootLocked()
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, root, nil
 }
 
 // fileReader decrypts a data file; it also serves as the fs.File of the

@@ -79,12 +79,23 @@ func (m *Manager) sweepOne(ctx context.Context, rec Record) (int, error) {
 		}
 	}
 	if plan.MaxFileAge <= 0 || oldest.IsZero() || now.Before(oldest.Add(plan.MaxFileAge)) {
+		if w != nil {
+			w.mu.Lock()
+			w.parkLocked(ctx, now, 2*m.activity)
+			w.mu.Unlock()
+		}
 		return 0, nil
 	}
 	if w == nil {
 		m.loadMu.Lock()
 		if w = m.loaded(rec); w == nil {
 			w, err = m.load(ctx, rec)
+			if errors.Is(err, fs.ErrNotExist) {
+				m.log.Warn("workspace: directory missing; dropping workspace", "workspace", rec.ID)
+				err = m.finishDeleteLocked(ctx, rec, "lost")
+				m.loadMu.Unlock()
+				return 1, err
+			}
 		}
 		m.loadMu.Unlock()
 		if err != nil {
@@ -93,6 +104,7 @@ func (m *Manager) sweepOne(ctx context.Context, rec Record) (int, error) {
 	}
 	w.mu.Lock()
 	n, evs, err := w.expireFilesLocked(ctx, plan, now)
+	w.parkLocked(ctx, now, 2*m.activity)
 	w.mu.Unlock()
 	m.emit(evs...)
 	return n, err

@@ -128,8 +128,10 @@ func New(ctx context.Context, root string, cipher Cipher, store Store, opts *Opt
 	if err := m.recover(ctx); err != nil {
 		return nil, err
 	}
+	// A failed pass (a plan service down, a broken workspace) must not
+	// keep the host from starting: log it; the janitor tries again.
 	if _, err := m.Sweep(ctx); err != nil {
-		return nil, err
+		m.log.Warn("workspace: first sweep after start failed", "err", err)
 	}
 	interval := opts.JanitorInterval
 	if interval == 0 {
@@ -346,20 +348,9 @@ func (m *Manager) loaded(rec Record) *Workspace {
 // directory is missing.
 func (m *Manager) load(ctx context.Context, rec Record) (*Workspace, error) {
 	dir := filepath.Join(m.wsDir, rec.ID)
-	li, err := os.Lstat(dir)
+	root, err := openDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("workspace: open directory: %w", err)
-	}
-	if !li.IsDir() {
-		return nil, ErrUnsafeFile
-	}
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return nil, fmt.Errorf("workspace: open directory: %w", err)
-	}
-	if fi, err := root.Stat("."); err != nil || !os.SameFile(li, fi) {
-		root.Close()
-		return nil, ErrUnsafeFile
+		return nil, err
 	}
 	w := &Workspace{m: m, user: rec.User, id: rec.ID, dir: dir, source: "workspace/" + rec.ID, rec: rec, root: root,
 		lastActive: rec.LastActive, persisted: rec.LastActive}
@@ -386,6 +377,28 @@ func (m *Manager) load(ctx context.Context, rec Record) (*Workspace, error) {
 	}
 	m.ws[rec.User] = w
 	return w, nil
+}
+
+// openDir opens a workspace directory as an [os.Root], refusing a symlink
+// or anything else swapped in for the directory. An error wrapping
+// fs.ErrNotExist means it is missing.
+func openDir(dir string) (*os.Root, error) {
+	li, err := os.Lstat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: open directory: %w", err)
+	}
+	if !li.IsDir() {
+		return nil, ErrUnsafeFile
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: open directory: %w", err)
+	}
+	if fi, err := root.Stat("."); err != nil || !os.SameFile(li, fi) {
+		root.Close()
+		return nil, ErrUnsafeFile
+	}
+	return root, nil
 }
 
 // Locate returns the node that holds user's workspace, for a fleet's
