@@ -44,6 +44,10 @@ func Run(t *testing.T, newStore func(t *testing.T) retention.Store) {
 		s := newStore(t)
 		testTwoManagers(t, s, s)
 	})
+	t.Run("RequestAcrossInstances", func(t *testing.T) {
+		s := newStore(t)
+		testRequestAcrossInstances(t, s, s)
+	})
 }
 
 // RunShared runs the tests that need two handles on one shared database
@@ -56,6 +60,10 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b retention.Store)) {
 	t.Run("TwoManagers", func(t *testing.T) {
 		a, b := open(t)
 		testTwoManagers(t, a, b)
+	})
+	t.Run("RequestAcrossInstances", func(t *testing.T) {
+		a, b := open(t)
+		testRequestAcrossInstances(t, a, b)
 	})
 }
 
@@ -487,4 +495,40 @@ func testTwoManagers(t *testing.T, a, b retention.Store) {
 	left, err := a.ListItems(ctx, retention.ItemFilter{States: []retention.ItemState{retention.StateActive, retention.StateClaimed, retention.StateDeleting}})
 	require.NoError(t, err)
 	assert.Empty(t, left, "nothing left behind")
+}
+
+// testRequestAcrossInstances starts an erasure on one instance, whose vendor
+// connector fails, and completes it on another: the state is in the store.
+func testRequestAcrossInstances(t *testing.T, a, b retention.Store) {
+	ctx := context.Background()
+	now := T0.Add(time.Minute)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	newM := func(s retention.Store, name string, vendorErr error) *retention.Manager {
+		m, err := retention.New(s, &retention.Options{Now: func() time.Time { return now }, Instance: name, Logger: quiet})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = m.Close() })
+		m.RegisterDeleter("workspace", retention.DeleterFunc(func(context.Context, retention.Item) error { return nil }))
+		m.RegisterDeleter("posthog", retention.APIErasure(func(context.Context, retention.Item) error { return vendorErr }))
+		return m
+	}
+	ma := newM(a, "a", fmt.Errorf("vendor down"))
+	mb := newM(b, "b", nil)
+	_, err := ma.Track(ctx, retention.Item{ID: "f", Category: "uploaded_file", Subject: "s", System: "workspace", Plan: "paid", CreatedAt: T0})
+	require.NoError(t, err)
+	_, err = ma.Track(ctx, retention.Item{ID: "p", Category: "request_log", Subject: "s", System: "posthog", Vendor: "posthog", CreatedAt: T0})
+	require.NoError(t, err)
+	req, err := ma.SubmitRequest(ctx, retention.Request{Type: retention.RequestErasure, Subject: "s", Law: retention.LawCCPA})
+	require.NoError(t, err)
+	res, err := ma.ProcessRequest(ctx, req.ID)
+	require.ErrorIs(t, err, retention.ErrIncomplete)
+	assert.Equal(t, retention.StatusInProgress, res.Request.Status, "a failed vendor erasure is not done")
+	assert.Equal(t, 1, res.Receipt.Failed)
+	res, err = mb.ProcessRequest(ctx, req.ID)
+	require.NoError(t, err)
+	assert.Equal(t, retention.StatusCompleted, res.Request.Status, "completed by the other instance")
+	assert.Equal(t, 2, res.Receipt.Deleted)
+	got, err := mb.Request(ctx, req.ID)
+	require.NoError(t, err)
+	assert.Equal(t, retention.StatusCompleted, got.Status)
+	assert.Len(t, got.Results, 2, "the receipt lines are stored")
 }
