@@ -23,6 +23,7 @@ type callState struct {
 	redactions map[string]int
 	consent    string // allowed, denied, error, unchecked
 	policy     string // none, met, refused
+	excluded   int    // providers the policy excluded
 	denied     bool
 	promptHash string
 	stopped    bool // the caller stopped reading a stream early
@@ -108,6 +109,7 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 		audit.Int("attempts", int64(st.attempts)),
 		audit.String("consent", st.consent),
 		audit.String("policy", st.policy),
+		audit.Int("policy_excluded", int64(st.excluded)),
 	}
 	if st.promptHash != "" {
 		attrs = append(attrs, audit.String("prompt_sha256", st.promptHash))

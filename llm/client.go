@@ -220,6 +220,12 @@ type Conversation struct {
 	closed bool
 }
 
+// Counts returns how many values of each kind the conversation has
+// redacted so far (see redact.Vault.Counts). It never returns the values.
+func (cv *Conversation) Counts() map[redact.Kind]int {
+	return cv.vault.Counts()
+}
+
 // Subject returns the conversation's subject.
 func (cv *Conversation) Subject() string { return cv.subject }
 
@@ -329,6 +335,7 @@ func (cv *Conversation) prepare(ctx context.Context, req *Request, st *callState
 	}
 	reqs := c.opts.Requirements.merge(req.Requirements)
 	ok, refused := eligible(c.providers, reqs)
+	st.excluded = len(refused)
 	if len(ok) == 0 {
 		st.policy = "refused"
 		st.denied = true

@@ -193,9 +193,6 @@ var (
 	// reached the caller, so it was not retried. The error also wraps the
 	// cause.
 	ErrInterrupted = errors.New("llm: stream interrupted after output was delivered")
-	// ErrAllInCooldown means every provider that meets the policy failed
-	// recently and is cooling down.
-	ErrAllInCooldown = errors.New("llm: every eligible provider is cooling down")
 )
 
 // Stream and body failures, reported by the providers in this module.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync"
@@ -528,4 +529,39 @@ func TestInvalid(t *testing.T) {
 		assert.ErrorIs(t, err, llm.ErrInvalidRequest, name)
 	}
 	assert.Zero(t, p.Calls())
+}
+
+func TestConcurrentConversation(t *testing.T) {
+	t.Parallel()
+	fake := openaifake.NewServer(&openaifake.Options{ChunkSize: 5})
+	defer fake.Close()
+	c, err := llm.New([]llm.Provider{openai.New("k", &openai.Options{BaseURL: fake.URL})}, nil)
+	require.NoError(t, err)
+	conv := c.Conversation("s")
+	defer conv.Close()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := fmt.Sprintf("user%d@example.com wrote to %s", i, email)
+			if i%2 == 0 {
+				resp, err := conv.Chat(context.Background(), userMsg(msg))
+				assert.NoError(t, err)
+				assert.Equal(t, "You said: "+msg, resp.Text)
+				return
+			}
+			var b strings.Builder
+			for ch, err := range conv.Stream(context.Background(), userMsg(msg)) {
+				assert.NoError(t, err)
+				b.WriteString(ch.Text)
+			}
+			assert.Equal(t, "You said: "+msg, b.String())
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, 16, conv.Counts()["EMAIL"], "every occurrence is counted")
+	for _, r := range fake.Requests() {
+		assert.NotContains(t, string(r.Body), "example.com")
+	}
 }

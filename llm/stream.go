@@ -2,6 +2,7 @@ package llm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 )
@@ -21,7 +22,7 @@ func (cv *Conversation) Stream(ctx context.Context, req *Request) iter.Seq2[Chun
 	return func(yield func(Chunk, error) bool) {
 		st := cv.c.newState(cv.subject, "llm.stream")
 		err := cv.stream(ctx, req, st, yield)
-		if err == errStop {
+		if errors.Is(err, errStop) {
 			st.stopped = true
 			err = nil
 		}
