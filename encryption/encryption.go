@@ -110,7 +110,9 @@ type Options struct {
 
 	// CacheMaxAge is how long an unwrapped keyset is used before it is read
 	// and unwrapped again. It bounds how long a Keyring in another process
-	// keeps using a keyset shredded elsewhere. Zero means 5 minutes.
+	// keeps using a keyset shredded elsewhere, and how long it takes to
+	// open streams written under a key rotated elsewhere (records notice a
+	// rotation at once). Zero or negative means 5 minutes.
 	CacheMaxAge time.Duration
 
 	// Now is the clock for cache ages and audit events; nil means time.Now.
@@ -121,7 +123,10 @@ type Options struct {
 	Logger *slog.Logger
 
 	// Auditor, if set, records key creation, rotation, KEK rewrapping and
-	// shredding. Nil records nothing.
+	// shredding, never individual messages. If recording a shred, rotation
+	// or rewrap fails, the call returns an error although the action took
+	// effect; a failed record of a key creation is only logged. Nil records
+	// nothing.
 	Auditor Auditor
 
 	// PreviousKEKs are tried, in order, when the KEK cannot open a stored

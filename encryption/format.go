@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -110,4 +111,25 @@ func decodeWrapped(b []byte) (record, stream []byte, err error) {
 		return nil, nil, errWrappedFormat
 	}
 	return record, stream, nil
+}
+
+// contextError adds operation context to an error of this package without
+// repeating the "encryption: " prefix; errors.Is and errors.As see err.
+type contextError struct {
+	msg string
+	err error
+}
+
+func (e *contextError) Error() string {
+	return "encryption: " + e.msg + ": " + strings.TrimPrefix(e.err.Error(), "encryption: ")
+}
+
+func (e *contextError) Unwrap() error { return e.err }
+
+// withContext returns err with msg in front, or err itself if it is nil.
+func withContext(err error, msg string) error {
+	if err == nil {
+		return nil
+	}
+	return &contextError{msg: msg, err: err}
 }

@@ -198,7 +198,7 @@ func parseLocalKEK(b, passphrase []byte) (*LocalKEK, error) {
 	}
 	h, err := keyset.ReadWithAssociatedData(keyset.NewBinaryReader(bytes.NewReader(rest)), wrapper, header)
 	if err != nil {
-		return nil, fmt.Errorf("encryption: open KEK file: %w", ErrDecrypt)
+		return nil, withContext(ErrDecrypt, "open KEK file (wrong passphrase or altered file)")
 	}
 	return NewLocalKEK(h)
 }

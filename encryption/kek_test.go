@@ -51,6 +51,7 @@ func TestLocalKEKFile(t *testing.T) {
 
 	_, err = OpenLocalKEKFile(path, []byte("a long passphrasE"))
 	assert.ErrorIs(t, err, ErrDecrypt, "wrong passphrase")
+	assert.Equal(t, "encryption: open KEK file (wrong passphrase or altered file): message authentication failed", err.Error(), "package prefix once")
 
 	raw, err := os.ReadFile(path)
 	require.NoError(t, err)

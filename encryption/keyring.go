@@ -166,7 +166,8 @@ func (k *Keyring) create(ctx context.Context, sourceID string) (*sourceKeys, err
 	}
 	sk.version = 1
 	if err := k.audit(ctx, "encryption.key.create", sourceID, audit.Success); err != nil {
-		return nil, err
+		// The keys exist; failing the caller's Encrypt would not undo that.
+		k.log.ErrorContext(ctx, "encryption: audit record of key creation failed", slog.String("source", sourceID), slog.Any("error", err))
 	}
 	return sk, nil
 }
@@ -199,7 +200,7 @@ func (k *Keyring) audit(ctx context.Context, action, sourceID string, outcome au
 		Attrs:    attrs,
 	}
 	if err := k.auditor.Record(ctx, e); err != nil {
-		return fmt.Errorf("encryption: %s took effect but its audit record failed: %w", action, err)
+		return withContext(err, action+" took effect but its audit record failed")
 	}
 	return nil
 }

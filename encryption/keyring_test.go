@@ -92,7 +92,7 @@ func TestRecordRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		assert.Len(t, ct, 5+12+size+16, "Tink prefix + nonce + ciphertext + tag")
 		assert.Equal(t, byte(1), ct[0], "Tink output prefix")
-		if size > 0 {
+		if size >= 16 { // a shorter plaintext may occur in random bytes by chance
 			assert.NotContains(t, string(ct), string(pt), "ciphertext must not contain the plaintext")
 		}
 		got, err := k.Decrypt(ctx, "src-1", ct, []byte("row-7"))
@@ -600,6 +600,7 @@ func TestRotate(t *testing.T) {
 	bad[len(bad)-1] ^= 1
 	_, err = k.Reencrypt(ctx, "s", func(yield func(*Record) bool) { yield(&Record{Ciphertext: bad}) })
 	assert.ErrorIs(t, err, ErrDecrypt)
+	assert.EqualError(t, err, "encryption: reencrypt record 1: message authentication failed")
 
 	// Streams re-encrypt by copy.
 	var out bytes.Buffer

@@ -109,7 +109,7 @@ func (k *Keyring) RewrapAll(ctx context.Context, newKEK tink.AEAD) (int, error) 
 		for _, id := range ids {
 			done, err := k.rewrapOne(ctx, id)
 			if err != nil {
-				return n, fmt.Errorf("encryption: rewrap after %d keysets: %w", n, err)
+				return n, withContext(err, fmt.Sprintf("rewrap stopped after %d keysets", n))
 			}
 			if done {
 				n++
@@ -212,12 +212,12 @@ func (k *Keyring) Reencrypt(ctx context.Context, sourceID string, records iter.S
 		}
 		pt, err := k.Decrypt(ctx, sourceID, rec.Ciphertext, rec.AssociatedData)
 		if err != nil {
-			return n, fmt.Errorf("encryption: reencrypt record %d: %w", i, err)
+			return n, withContext(err, fmt.Sprintf("reencrypt record %d", i))
 		}
 		ct, err := k.Encrypt(ctx, sourceID, pt, rec.AssociatedData)
 		clear(pt)
 		if err != nil {
-			return n, fmt.Errorf("encryption: reencrypt record %d: %w", i, err)
+			return n, withContext(err, fmt.Sprintf("reencrypt record %d", i))
 		}
 		rec.Ciphertext = ct
 		n++
