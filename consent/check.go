@@ -51,16 +51,17 @@ type Result struct {
 	// or "" for the strictest regime of unknown regions.
 	Region string
 
-	rec *Decision // immutable snapshot in the cache; nil when none
+	blk *block // the subject's cached block (immutable); nil when none
+	idx int    // purpose index into blk
 }
 
 // Record returns the decision behind the answer; its Seq is 0 when there is
 // none (a default, notice-only purpose or error). It is a copy.
 func (r Result) Record() Decision {
-	if r.rec == nil {
+	if r.blk == nil || r.idx >= len(r.blk.states) || !r.blk.states[r.idx].has {
 		return Decision{}
 	}
-	return *r.rec
+	return r.blk.recs[r.idx]
 }
 
 type resultJSON struct {
@@ -74,7 +75,11 @@ type resultJSON struct {
 
 // MarshalJSON encodes the result with its record.
 func (r Result) MarshalJSON() ([]byte, error) {
-	return json.Marshal(resultJSON{r.Allowed, r.Reason, r.Purpose, r.Mechanism, r.Region, r.rec})
+	j := resultJSON{r.Allowed, r.Reason, r.Purpose, r.Mechanism, r.Region, nil}
+	if d := r.Record(); d.Seq != 0 {
+		j.Record = &d
+	}
+	return json.Marshal(j)
 }
 
 // UnmarshalJSON decodes what MarshalJSON encodes.
@@ -83,34 +88,58 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*r = Result{Allowed: j.Allowed, Reason: j.Reason, Purpose: j.Purpose, Mechanism: j.Mechanism, Region: j.Region, rec: j.Record}
+	*r = Result{Allowed: j.Allowed, Reason: j.Reason, Purpose: j.Purpose, Mechanism: j.Mechanism, Region: j.Region}
+	if j.Record != nil {
+		r.blk = &block{states: []state{{has: true}}, recs: []Decision{*j.Record}}
+	}
 	return nil
 }
 
-// state is the current state of one (subject, purpose) pair: flags for the
-// hot path, and the decision behind them out of line, so the states of many
-// subjects fit in the CPU caches.
+// state is the current state of one (subject, purpose) pair.
 type state struct {
-	has      bool // rec is set
-	valid    bool // rec counts: not a grant predating a material notice change
-	granted  bool // rec.Granted
-	confirm  bool // rec.Method == MethodConfirm
-	gpc      bool // rec.Method == MethodGPC
-	conflict bool // rec is a GPC denial that overrode a grant
-	rec      *Decision
+	has      bool // recs[i] is set
+	valid    bool // it counts: not a grant predating a material notice change
+	granted  bool // it grants
+	confirm  bool // its method is MethodConfirm
+	gpc      bool // its method is MethodGPC
+	conflict bool // it is a GPC denial that overrode a grant
 }
 
-// entry is the cached current state of one subject.
+// block is a subject's state and current decisions, indexed by purpose. It
+// is never modified once built, so Results may point into it.
+type block struct {
+	states []state
+	recs   []Decision
+}
+
+// maxPacked is how many purposes have their answer packed into an entry.
+const maxPacked = 8
+
+// Packed answer bits: allowed, mechanism (2 bits), reason code (4 bits).
+const (
+	packAllowed = 1 << 7
+	packMechSh  = 4
+)
+
+// reasonCodes lists the reasons by packed code.
+var reasonCodes = [...]Reason{ReasonError, ReasonNoticeOnly, ReasonGranted, ReasonDefaultOptOut,
+	ReasonNoConsent, ReasonDenied, ReasonGPC, ReasonConflict, ReasonNoticeChanged}
+
+// entry is the cached current state of one subject. It is a map value: the
+// answers of the first purposes (no GPC signal, the subject's own region)
+// are packed into it so that the common check reads nothing else.
 type entry struct {
-	states []state // indexed by purpose
 	jur    *jurisdiction
+	blk    *block
+	packed uint64 // byte i: purpose i's answer
 }
 
 // buildEntry folds a subject's history by precedence.
 func (m *Manager) buildEntry(history []Decision) *entry {
 	SortByPrecedence(history)
-	e := &entry{states: make([]state, len(m.reg.purposes)), jur: m.reg.strict}
-	recs := make([]Decision, len(m.reg.purposes))
+	n := len(m.reg.purposes)
+	blk := &block{states: make([]state, n), recs: make([]Decision, n)}
+	e := &entry{blk: blk, jur: m.reg.strict}
 	region := ""
 	for _, d := range history {
 		if d.Region != "" {
@@ -120,16 +149,29 @@ func (m *Manager) buildEntry(history []Decision) *entry {
 		if !ok {
 			continue // a purpose removed from the registry
 		}
-		st := &e.states[i]
+		st := &blk.states[i]
 		// A GPC denial that supersedes a grant (or an earlier conflict)
 		// is a conflict the host may ask the subject to resolve.
 		st.conflict = d.Method == MethodGPC && !d.Granted && st.has && (st.granted || st.conflict)
-		recs[i] = d
-		st.rec, st.has = &recs[i], true
+		blk.recs[i], st.has = d, true
 		st.granted, st.confirm, st.gpc = d.Granted, d.Method == MethodConfirm, d.Method == MethodGPC
 		st.valid = !(d.Granted && d.NoticeVersion < m.reg.material[i])
 	}
 	e.jur = m.reg.lookup(region)
+	for i := 0; i < n && i < maxPacked; i++ {
+		var r Result
+		m.decide(&r, e, i, e.jur, false)
+		b := uint64(r.Mechanism) << packMechSh
+		for c, reason := range reasonCodes {
+			if reason == r.Reason {
+				b |= uint64(c)
+			}
+		}
+		if r.Allowed {
+			b |= packAllowed
+		}
+		e.packed |= b << (8 * i)
+	}
 	return e
 }
 
@@ -142,7 +184,7 @@ func (m *Manager) decide(res *Result, e *entry, i int, j *jurisdiction, gpc bool
 		res.Allowed, res.Reason = true, ReasonNoticeOnly
 		return
 	}
-	if e == nil || !e.states[i].has {
+	if e == nil || !e.blk.states[i].has {
 		if res.Mechanism == OptOut && !(gpc && p.GPC && j.gpc) {
 			res.Allowed, res.Reason = true, ReasonDefaultOptOut
 		} else if gpc && p.GPC && j.gpc {
@@ -152,8 +194,8 @@ func (m *Manager) decide(res *Result, e *entry, i int, j *jurisdiction, gpc bool
 		}
 		return
 	}
-	st := &e.states[i]
-	res.rec = st.rec
+	st := &e.blk.states[i]
+	res.blk, res.idx = e.blk, i
 	if gpc && p.GPC && j.gpc {
 		switch {
 		case st.valid && st.granted && st.confirm:
@@ -231,8 +273,15 @@ func (m *Manager) Check(ctx context.Context, subject, purpose string) (res Resul
 	}
 	e, hit := m.subj[subject]
 	fresh := false
+	if hit && sig == nil && i < maxPacked {
+		// The common case: the subject's own region, no GPC signal.
+		b := uint8(e.packed >> (8 * i))
+		res = Result{Allowed: b&packAllowed != 0, Reason: reasonCodes[b&0xf], Purpose: m.reg.keys[i],
+			Mechanism: Mechanism(b>>packMechSh) & 3, Region: e.jur.region, blk: e.blk, idx: i}
+	} else if hit {
+		m.decide(&res, &e, i, m.jurFor(&e, sig), sig.GPC)
+	}
 	if hit {
-		m.decide(&res, &e, i, m.jurFor(&e, sig), sig != nil && sig.GPC)
 		fresh = !res.Allowed || m.complete || m.now().UnixNano()-m.lastSyn <= int64(m.maxStale)
 	}
 	m.mu.RUnlock()
