@@ -1,9 +1,3 @@
-// Package retentiontest checks implementations of [retention.Store], the
-// way testing/fstest checks fs.FS. Every backend runs [Run]; backends that
-// several processes share also run [RunShared] with two handles on one
-// database.
-//
-// It imports testing and is for tests only.
 package retentiontest
 
 import (
@@ -404,7 +398,7 @@ func testIncidents(t *testing.T, s retention.Store) {
 
 func testConcurrentClaims(t *testing.T, a, b retention.Store) {
 	ctx := context.Background()
-	const n = 60
+	const n = 24
 	for i := range n {
 		put(t, a, item(fmt.Sprintf("x%03d", i)))
 	}
@@ -421,7 +415,7 @@ func testConcurrentClaims(t *testing.T, a, b retention.Store) {
 		go func() {
 			defer wg.Done()
 			for {
-				got, err := s.Claim(ctx, retention.ClaimRequest{Owner: fmt.Sprintf("w%d", w), Now: now, LeaseUntil: now.Add(time.Hour), DueBy: now, Limit: 5})
+				got, err := s.Claim(ctx, retention.ClaimRequest{Owner: fmt.Sprintf("w%d", w), Now: now, LeaseUntil: now.Add(time.Hour), DueBy: now, Limit: 3})
 				if !assert.NoError(t, err) || len(got) == 0 {
 					return
 				}
@@ -444,7 +438,7 @@ func testConcurrentClaims(t *testing.T, a, b retention.Store) {
 // checks that every due item is deleted exactly once.
 func testTwoManagers(t *testing.T, a, b retention.Store) {
 	ctx := context.Background()
-	const n = 40
+	const n = 16
 	now := T0.Add(2 * time.Hour)
 	var mu sync.Mutex
 	calls := map[string]int{}
