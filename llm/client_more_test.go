@@ -98,3 +98,24 @@ func TestAuditFailureAndLatency(t *testing.T) {
 	lat, _ := llmtest.Attr(ev, "latency_ms")
 	assert.Equal(t, "0", lat, "latency comes from the injected clock")
 }
+
+func TestBreakOutOfHangingStream(t *testing.T) {
+	t.Parallel()
+	srv := llmtest.NewServer(t, llmtest.SSE(true, `data: {"choices":[{"index":0,"delta":{"content":"first"}}]}`+"\n\n"))
+	c := scripted(t, &llm.Options{IdleTimeout: -1}, srv)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for ch, err := range c.Conversation("s").Stream(context.Background(), userMsg("hi")) {
+			assert.NoError(t, err)
+			assert.Equal(t, "first", ch.Text)
+			break // the server would hang forever; leaving the loop releases it
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("breaking out of a stream did not return")
+	}
+	// goleak in TestMain checks that no goroutine of the call is left.
+}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/inferlabs/privkit/llm"
 )
 
 // Options configure a [Server]. A nil *Options means all defaults.
@@ -85,6 +87,25 @@ func NewServer(opts *Options) *Server {
 // Close shuts the server down, waiting for requests in flight. It is safe to
 // call more than once.
 func (s *Server) Close() { s.close.Do(s.srv.Close) }
+
+// Facts returns the data-policy facts of the fake itself: it trains on
+// nothing, nobody reviews it, nothing leaves the process, and it keeps the
+// requests it received in memory until the process ends (so it does not
+// offer zero data retention). Pass them as openai.Options.Facts: privkit
+// gives a server at a custom URL unknown facts otherwise.
+func (s *Server) Facts() llm.Facts {
+	return llm.Facts{
+		Provider:          "openaifake (in-process)",
+		Version:           "openaifake/1",
+		Source:            "https://pkg.go.dev/github.com/inferlabs/privkit/llm/openai/openaifake",
+		RetentionDays:     0,
+		TrainsOnData:      llm.No,
+		HumanReview:       llm.No,
+		ZeroDataRetention: llm.No,
+		Regions:           []string{"local"},
+		Notes:             "requests are kept in memory for Requests until the process ends",
+	}
+}
 
 // Requests returns the requests received so far, oldest first.
 func (s *Server) Requests() []Request {

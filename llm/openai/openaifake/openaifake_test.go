@@ -53,3 +53,12 @@ func TestFake(t *testing.T) {
 	s.Close()
 	s.Close()
 }
+
+func TestFakeFacts(t *testing.T) {
+	t.Parallel()
+	s := openaifake.NewServer(nil)
+	defer s.Close()
+	f := s.Facts()
+	assert.Empty(t, llm.Requirements{NoTraining: true, NoHumanReview: true, MaxRetentionDays: 1}.Unmet(f), "the fake meets the usual requirements")
+	assert.NotEmpty(t, llm.Requirements{ZeroDataRetention: true}.Unmet(f), "it keeps requests, so it is no ZDR provider")
+}
