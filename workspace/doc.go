@@ -62,13 +62,22 @@
 // Several instances may share one PostgreSQL store (workspacesql). Each
 // runs with its own Options.Node and keeps workspaces on its own disk; a
 // workspace's record names its node, and a manager deletes directories of
-// its own node only. A fleet routes each user to their node: the front
-// door hashes nothing and guesses nothing, it asks [Manager.Locate] (or
-// reads the record) and sends the request there, falling back to any node
-// for a user without a workspace; [Manager.Open] on the wrong node returns
-// a [*WrongNodeError] naming the right one. If a node is lost, its users'
-// workspaces are taken over (deleted and recreated empty) by another node
-// once they are idle past their TTL, or at once by [Manager.Delete].
+// its own node only (its janitor lists only its node's records).
+//
+// A fleet therefore routes with sticky sessions keyed by the user's
+// pseudonym: the front door (gateway or load balancer) asks any instance's
+// [Manager.Locate], or reads the record, and sends the user's requests to
+// the node it names; a user without a workspace may go to any node (for
+// example by consistent hashing of the pseudonym), which then owns it. An
+// instance that receives a user it does not hold answers [Manager.Open]
+// with a [*WrongNodeError] naming the right node, so a misrouted request
+// is redirected, never served from an empty workspace.
+//
+// If a node is lost, its users' workspaces are taken over (their keys
+// shredded, their records dropped, a new empty workspace created) by the
+// node a user is next routed to, once the workspace is idle past its TTL;
+// [Manager.Delete] does it at once from any node. A node that comes back
+// removes the directories no record of its own claims at [New].
 //
 // # Non-goals
 //

@@ -166,7 +166,7 @@ func (w *Workspace) persistLocked(ctx context.Context, force bool) error {
 	}
 	cur, err := w.m.store.Get(ctx, w.user)
 	if err == nil && (cur.ID != w.id || cur.Deleting) || errors.Is(err, ErrNotFound) {
-		w.markGoneLocked(ErrExpired)
+		w.removedElsewhereLocked(ctx)
 		return ErrExpired
 	}
 	if err != nil {
@@ -179,11 +179,26 @@ func (w *Workspace) persistLocked(ctx context.Context, force bool) error {
 		return fmt.Errorf("workspace: save activity: %w", err)
 	}
 	if got.ID != w.id || got.Deleting {
-		w.markGoneLocked(ErrExpired)
+		w.removedElsewhereLocked(ctx)
 		return ErrExpired
 	}
 	w.rec, w.persisted = got, w.lastActive
 	return nil
+}
+
+// removedElsewhereLocked handles a workspace whose record another node
+// dropped or replaced (Delete or takeover): the key is already shredded;
+// the directory, this node's, goes now.
+func (w *Workspace) removedElsewhereLocked(ctx context.Context) {
+	w.markGoneLocked(ErrExpired)
+	w.m.mu.Lock()
+	if w.m.ws[w.user] == w {
+		delete(w.m.ws, w.user)
+	}
+	w.m.mu.Unlock()
+	if err := w.m.removeDir(w.id); err != nil {
+		w.m.log.Warn("workspace: removing directory of a workspace deleted elsewhere failed", "workspace", w.id, "err", err)
+	}
 }
 
 // commitLocked makes next the workspace's file set: it writes the

@@ -247,8 +247,12 @@ func (m *Manager) Open(ctx context.Context, user string) (*Workspace, error) {
 		return nil, ErrClosed
 	}
 	if w := m.loadedUser(user); w != nil {
-		if _, err := w.begin(ctx); err == nil || !errors.Is(err, ErrExpired) {
-			return w, err
+		_, err := w.begin(ctx)
+		switch {
+		case err == nil:
+			return w, nil
+		case !errors.Is(err, ErrExpired):
+			return nil, err
 		}
 	}
 	plan, err := m.plan(ctx, user)

@@ -182,7 +182,9 @@ type Options struct {
 	// one minute.
 	ActivityInterval time.Duration
 	// OnEvent, if set, receives warnings, expiries and deletions. It is
-	// called synchronously with no lock held; it must not block for long.
+	// called synchronously, possibly while the manager holds its locks: it
+	// must return quickly and must not call the Manager or its Workspaces
+	// (hand the event to a channel or queue instead).
 	OnEvent func(Event)
 	// Node names this instance in a fleet sharing one store. The manager
 	// deletes only directories of its own node. Empty means the host name.
