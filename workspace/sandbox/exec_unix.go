@@ -222,4 +222,3 @@ func closeInheritedOnExec() {
 		}
 	}
 }
-
