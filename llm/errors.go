@@ -36,6 +36,7 @@ type APIError struct {
 	InStream bool
 }
 
+// Error describes the failure without the provider's message.
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("llm: %s: ", e.Provider)
 	if e.InStream {

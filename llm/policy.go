@@ -194,6 +194,7 @@ type Refusal struct {
 	Unmet    []string
 }
 
+// Error lists each provider with the requirements it does not meet.
 func (e *PolicyError) Error() string {
 	var b strings.Builder
 	b.WriteString("llm: no provider meets the data policy")
