@@ -56,6 +56,18 @@
 // writers of one name each succeed and the last to commit wins. A write
 // that would exceed the plan's quota fails as soon as the stream crosses it
 // ([ErrQuota]) and leaves nothing behind.
+// [Workspace.Remove] and expiry unlink the ciphertext and sync the
+// directory before they return; the old ciphertext of a file replaced by a
+// new upload (still under the live workspace key) is unlinked at once and
+// made durable by the next directory sync, and a crash before that leaves an
+// orphan the next load removes.
+//
+// # Concurrency and resources
+//
+// [Manager] and [Workspace] are safe for concurrent use. Run one Manager per
+// root directory. A loaded workspace keeps its decrypted manifest in memory;
+// the janitor closes the directory handle of a workspace idle for two
+// activity intervals, so idle workspaces hold no file descriptor.
 //
 // # Fleets
 //

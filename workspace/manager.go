@@ -16,10 +16,6 @@ import (
 	"github.com/inferlabs/privkit/internal/clock"
 )
 
-// ErrInvalidUser reports a user pseudonym that is empty, too long, not
-// UTF-8 or holds control characters.
-var ErrInvalidUser = errors.New("workspace: invalid user pseudonym")
-
 // Manager owns the workspaces under one root directory: it opens and
 // creates them, enforces their plans, and runs the janitor that deletes
 // them on time. It is safe for concurrent use. Use [New].

@@ -10,8 +10,8 @@ import (
 	"github.com/inferlabs/privkit/audit"
 )
 
-// Errors callers branch on. Each is returned wrapped with the operation
-// that failed; test with [errors.Is].
+// Errors callers branch on. They may be returned wrapped, with detail
+// that never names a file or a user; test with [errors.Is].
 var (
 	// ErrNotFound reports a file (or a store record) that does not exist.
 	ErrNotFound = errors.New("workspace: not found")
@@ -44,6 +44,9 @@ var (
 	// ErrBadArchive reports an archive that cannot be imported: not a zip,
 	// a symlink or special entry, an entry that fails its checksum.
 	ErrBadArchive = errors.New("workspace: bad archive")
+	// ErrInvalidUser reports a user pseudonym that is empty, too long, not
+	// UTF-8 or holds control characters.
+	ErrInvalidUser = errors.New("workspace: invalid user pseudonym")
 )
 
 // WrongNodeError reports that a user's workspace lives on another node of a
