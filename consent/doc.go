@@ -55,7 +55,9 @@
 // outlives the request. When that overrides an earlier explicit opt-in, the
 // opt-out wins and the answer is [ReasonConflict]; the host may ask the
 // subject, and a confirmation is recorded as its own decision
-// ([MethodConfirm]), which then stands against GPC.
+// ([MethodConfirm]), which then stands against GPC. [ParseGPP] reads the GPC
+// bit a consent platform relays in a GPP string; a host that trusts it can
+// put a [GPCResult] in the context with [WithGPC].
 //
 // # Cache and several instances
 //
@@ -83,8 +85,9 @@
 //
 // # Non-goals
 //
-// The package renders no banner and stores no cookies; it does not parse
-// IAB TCF or GPP strings; it does not decide what counts as "sale or
+// The package renders no banner and stores no cookies; of IAB strings it
+// reads only the GPC bits of GPP US sections ([ParseGPP]), not TCF; it does
+// not decide what counts as "sale or
 // sharing" for a purpose (the host sets the GPC flag). Subjects are
 // pseudonyms the host supplies; IP addresses are truncated (/24, /48) before
 // they are stored. Erasing a subject's consent history is the host's call
