@@ -99,6 +99,7 @@ func Verify(ctx context.Context, store Store, opts *VerifyOptions) (*VerifyResul
 		}
 	}
 	res := &VerifyResult{}
+	var beyond *Checkpoint // a checkpoint of more entries than the store has
 	want := make(map[uint64][]Checkpoint)
 	for _, msg := range msgs {
 		c, err := VerifyCheckpoint(msg, opts.Origin, opts.Verifier)
@@ -106,7 +107,11 @@ func Verify(ctx context.Context, store Store, opts *VerifyOptions) (*VerifyResul
 			return nil, &VerifyError{Index: n, Reason: "checkpoint does not verify", Err: err}
 		}
 		if c.Size > n {
-			return nil, &VerifyError{Index: n, Reason: fmt.Sprintf("log truncated: a checkpoint commits to %d entries, the log has %d", c.Size, n)}
+			// Reported after the scan, which may find an earlier cause.
+			if beyond == nil || c.Size > beyond.Size {
+				beyond = &c
+			}
+			continue
 		}
 		want[c.Size] = append(want[c.Size], c)
 		if res.Latest == nil || c.Size > res.Latest.Size {
@@ -181,6 +186,9 @@ func Verify(ctx context.Context, store Store, opts *VerifyOptions) (*VerifyResul
 		if uint64(len(recs)) != end-start {
 			return nil, &VerifyError{Index: start + uint64(len(recs)), Reason: "entry missing"}
 		}
+	}
+	if beyond != nil {
+		return nil, &VerifyError{Index: n, Reason: fmt.Sprintf("log truncated: a checkpoint commits to %d entries, the log has %d", beyond.Size, n)}
 	}
 	res.Size = n
 	res.Root = f.root()
