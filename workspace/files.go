@@ -40,6 +40,7 @@ type Workspace struct {
 	used         int64             // bytes of committed files
 	pendingBytes int64             // bytes reserved by writes in flight
 	pendingFiles int               // writes in flight
+	rootUsers    int               // users of root outside mu; no parking while > 0
 	lastActive   time.Time         // in memory
 	persisted    time.Time         // LastActive last written to the store
 	gone         error             // ErrExpired or ErrClosed once unusable
@@ -89,10 +90,26 @@ func (w *Workspace) rootLocked() (*os.Root, error) {
 	return w.root, nil
 }
 
+// acquireRootLocked returns the directory handle for use outside the lock;
+// the janitor does not park the workspace until releaseRoot.
+func (w *Workspace) acquireRootLocked() (*os.Root, error) {
+	root, err := w.rootLocked()
+	if err == nil {
+		w.rootUsers++
+	}
+	return root, err
+}
+
+func (w *Workspace) releaseRoot() {
+	w.mu.Lock()
+	w.rootUsers--
+	w.mu.Unlock()
+}
+
 // parkLocked persists the activity and closes the directory handle of a
 // workspace idle for at least idle with no write in flight.
 func (w *Workspace) parkLocked(ctx context.Context, now time.Time, idle time.Duration) {
-	if w.gone != nil || w.root == nil || w.pendingFiles > 0 || now.Sub(w.lastActive) < idle {
+	if w.gone != nil || w.root == nil || w.rootUsers > 0 || w.pendingFiles > 0 || now.Sub(w.lastActive) < idle {
 		return
 	}
 	if err := w.persistLocked(ctx, true); err != nil {
@@ -359,7 +376,7 @@ func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, pla
 		w.mu.Unlock()
 		return nil, nil, fmt.Errorf("%w: too many files", ErrQuota)
 	}
-	root, err := w.rootLocked()
+	root, err := w.acquireRootLocked()
 	if err != nil {
 		w.mu.Unlock()
 		return nil, nil, err
@@ -371,6 +388,7 @@ func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, pla
 		w.mu.Lock()
 		w.pendingFiles--
 		w.pendingBytes -= qw.n
+		w.rootUsers--
 		w.mu.Unlock()
 	}()
 
@@ -506,15 +524,22 @@ func (w *Workspace) commitNew(ctx context.Context, plan Plan, beforeRename func(
 // or truncated; the caller closes it. A reader keeps reading the version
 // it opened even if the file is replaced or removed meanwhile.
 func (w *Workspace) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	e, root, err := w.lookup(ctx, name)
+	return w.openFile(ctx, name)
+}
+
+func (w *Workspace) openFile(ctx context.Context, name string) (*fileReader, error) {
+	e, err := w.lookup(ctx, name)
 	if err != nil {
 		return nil, err
 	}
-	return w.openEntry(ctx, root, e)
-}
-
-func (w *Workspace) openEntry(ctx context.Context, root *os.Root, e *entry) (*fileReader, error) {
+	w.mu.Lock()
+	root, err := w.acquireRootLocked()
+	w.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
 	f, _, err := openRegular(root, e.id)
+	w.releaseRoot()
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, w.goneOr(fmt.Errorf("%w: data file missing", ErrNotFound))
 	}
@@ -529,25 +554,24 @@ func (w *Workspace) openEntry(ctx context.Context, root *os.Root, e *entry) (*fi
 	return &fileReader{r: r, f: f, e: e}, nil
 }
 
-func (w *Workspace) lookup(ctx context.Context, name string) (*entry, *os.Root, error) {
+func (w *Workspace) lookup(ctx context.Context, name string) (*entry, error) {
 	name, err := ValidName(name)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if _, err := w.begin(ctx); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.gone != nil {
+		return nil, w.gone
+	}
 	e := w.files[name]
 	if e == nil {
-		return nil, nil, ErrNotFound
+		return nil, ErrNotFound
 	}
-	root, err := w.rootLocked()
-	if err != nil {
-		return nil, nil, err
-	}
-	return e, root, nil
+	return e, nil
 }
 
 // fileReader decrypts a data file; it also serves as the fs.File of the
@@ -571,7 +595,7 @@ func (r *fileReader) Stat() (fs.FileInfo, error) { return fileInfo{r.e}, nil }
 
 // Stat returns information on the file name.
 func (w *Workspace) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
-	e, _, err := w.lookup(ctx, name)
+	e, err := w.lookup(ctx, name)
 	if err != nil {
 		return nil, err
 	}

@@ -44,11 +44,7 @@ func (v fsView) Open(name string) (fs.File, error) {
 		}
 		return &dirFile{list: list}, nil
 	}
-	e, root, err := v.w.lookup(ctx, name)
-	if err != nil {
-		return nil, pathError("open", name, err)
-	}
-	f, err := v.w.openEntry(ctx, root, e)
+	f, err := v.w.openFile(ctx, name)
 	if err != nil {
 		return nil, pathError("open", name, err)
 	}

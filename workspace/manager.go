@@ -255,16 +255,22 @@ func (m *Manager) Open(ctx context.Context, user string) (*Workspace, error) {
 	if err != nil {
 		return nil, err
 	}
-	m.loadMu.Lock()
-	w, err := m.openLocked(ctx, user, plan)
-	m.loadMu.Unlock()
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		m.loadMu.Lock()
+		w, err := m.openLocked(ctx, user, plan)
+		m.loadMu.Unlock()
+		if err != nil {
+			return nil, err
+		}
+		// The workspace may expire between the load and its first use
+		// (when time jumps); then open again, which creates a new one.
+		if _, err := w.begin(ctx); err == nil || !errors.Is(err, ErrExpired) || attempt == 2 {
+			if err != nil {
+				return nil, err
+			}
+			return w, nil
+		}
 	}
-	if _, err := w.begin(ctx); err != nil {
-		return nil, err
-	}
-	return w, nil
 }
 
 func (m *Manager) openLocked(ctx context.Context, user string, plan Plan) (*Workspace, error) {
