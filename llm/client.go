@@ -18,7 +18,7 @@ import (
 const (
 	DefaultTimeout          = 10 * time.Minute
 	DefaultAttemptTimeout   = 5 * time.Minute
-	DefaultFirstByteTimeout = 60 * time.Second
+	DefaultFirstByteTimeout = 2 * time.Minute
 	DefaultIdleTimeout      = 60 * time.Second
 	DefaultCooldown         = 30 * time.Second
 	DefaultMaxAttempts      = 3
@@ -62,7 +62,9 @@ type Options struct {
 	// included. 0 means DefaultAttemptTimeout; negative means none.
 	AttemptTimeout time.Duration
 	// FirstByteTimeout bounds the wait for the first byte of a streamed
-	// answer. 0 means DefaultFirstByteTimeout; negative means none.
+	// answer. Reasoning models may think for minutes before they send a
+	// byte: raise it for them. 0 means DefaultFirstByteTimeout; negative
+	// means none.
 	FirstByteTimeout time.Duration
 	// IdleTimeout bounds a stream's silence between bytes (keep-alive
 	// pings count as bytes). 0 means DefaultIdleTimeout; negative means
