@@ -112,6 +112,9 @@ func (p *Provider) Facts() llm.Facts { return p.facts }
 // String returns the provider's name and base URL, never the key.
 func (p *Provider) String() string { return "gemini.Provider{" + p.name + " " + p.base + "}" }
 
+// GoString is String, so that %#v never prints the key either.
+func (p *Provider) GoString() string { return p.String() }
+
 // Chat calls generateContent.
 func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
 	hreq, err := p.newRequest(ctx, req, false)

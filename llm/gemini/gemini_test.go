@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -200,7 +201,7 @@ func TestFacts(t *testing.T) {
 	assert.Equal(t, llm.No, paid.TrainsOnData)
 	assert.Equal(t, 55, paid.RetentionDays)
 	assert.NotEmpty(t, paid.Source)
-	assert.NotContains(t, gemini.New("AIza-secret", nil).String(), "AIza-secret")
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", gemini.New("AIza-secret", nil), gemini.New("AIza-secret", nil), gemini.New("AIza-secret", nil)), "AIza-secret", "the key never prints")
 }
 
 func FuzzParseResponse(f *testing.F) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -266,7 +267,7 @@ func TestFacts(t *testing.T) {
 	other := openai.New("", &openai.Options{BaseURL: "http://localhost:1/v1"}).Facts()
 	assert.Equal(t, llm.Unknown, other.TrainsOnData, "an unknown server attests nothing")
 	assert.Equal(t, -1, other.RetentionDays)
-	assert.NotContains(t, openai.New("sk-secret", nil).String(), "sk-secret", "the key never prints")
+	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", openai.New("sk-secret", nil), openai.New("sk-secret", nil), openai.New("sk-secret", nil)), "sk-secret", "the key never prints")
 }
 
 func FuzzParseResponse(f *testing.F) {
