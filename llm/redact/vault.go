@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"log/slog"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,7 +40,6 @@ type Vault struct {
 	next   map[Kind]int        // last number issued per kind
 	byHash map[uint64][]*entry // keyed hash of kind and value -> entries
 	byPH   map[string]*entry   // placeholder -> entry
-	sorted []string            // known placeholders, sorted, for prefix checks
 	counts map[Kind]int        // redacted occurrences per kind
 	maxLen int                 // longest placeholder issued
 }
@@ -140,8 +138,6 @@ func (v *Vault) placeholder(kind Kind, value string) string {
 	e := &entry{kind: kind, ph: v.issue(kind), value: []byte(value)}
 	v.byHash[h] = append(v.byHash[h], e)
 	v.byPH[e.ph] = e
-	i, _ := slices.BinarySearch(v.sorted, e.ph)
-	v.sorted = slices.Insert(v.sorted, i, e.ph)
 	v.maxLen = max(v.maxLen, len(e.ph))
 	return e.ph
 }
@@ -218,13 +214,41 @@ func (v *Vault) match(s string) (*entry, int) {
 }
 
 // possiblePrefix reports whether s, which starts with '[', is a proper
-// prefix of a known placeholder.
+// prefix of a known placeholder. While the vault is open, the known
+// placeholders of a kind are exactly numbers 1 to v.next[kind], so this
+// needs no list of them.
 func (v *Vault) possiblePrefix(s string) bool {
 	if len(s) >= v.maxLen {
 		return false
 	}
-	i, _ := slices.BinarySearch(v.sorted, s)
-	return i < len(v.sorted) && len(v.sorted[i]) > len(s) && strings.HasPrefix(v.sorted[i], s)
+	rest := s[1:]
+	for k := range v.next {
+		// "[KI", "[KIND", "[KIND_": a prefix of the kind and underscore.
+		if len(rest) <= len(k) && k[:len(rest)] == Kind(rest) || len(rest) == len(k)+1 && rest[len(k)] == '_' && k == Kind(rest[:len(k)]) {
+			return true
+		}
+	}
+	// "[KIND_12": a known kind and the start of an issued number.
+	u := strings.LastIndexByte(rest, '_')
+	if u < 0 || u == len(rest)-1 {
+		return false
+	}
+	last, ok := v.next[Kind(rest[:u])]
+	if !ok {
+		return false
+	}
+	digits := rest[u+1:]
+	if digits[0] == '0' || len(digits) > maxSeqDigits {
+		return false
+	}
+	n := 0
+	for i := 0; i < len(digits); i++ {
+		if !isDigit(digits[i]) {
+			return false
+		}
+		n = n*10 + int(digits[i]-'0')
+	}
+	return n <= last
 }
 
 // Counts returns how many findings of each kind the vault has redacted so
@@ -278,7 +302,6 @@ func (v *Vault) Close() {
 	}
 	v.byHash = nil
 	v.byPH = map[string]*entry{}
-	v.sorted = nil
 	v.maxLen = 0
 }
 
