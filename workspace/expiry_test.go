@@ -471,3 +471,74 @@ func TestLostDirectoryStartsAfresh(t *testing.T) {
 	assert.NotEqual(t, id, ws2.ID(), "the user gets a new, empty workspace")
 	assert.False(t, e.cipher.HasKey("workspace/"+id), "and the lost one's key is shredded")
 }
+
+// TestCrashLeftoversRemovedAtLoad simulates a crash in the middle of a
+// write: a data file the manifest never named and a temporary manifest.
+// The next load removes both and keeps the committed files.
+func TestCrashLeftoversRemovedAtLoad(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	ws, err := e.m.Open(ctx, "u_crash")
+	require.NoError(t, err)
+	_, err = ws.Create(ctx, "kept.csv", strings.NewReader("kept"))
+	require.NoError(t, err)
+	require.NoError(t, e.m.Close())
+	half := filepath.Join(ws.Dir(), "00112233445566778899aabbccddeeff")
+	require.NoError(t, os.WriteFile(half, []byte("half a ciphertext"), 0o600))
+	tmp := filepath.Join(ws.Dir(), "manifest.ffeeddccbbaa99887766554433221100.tmp")
+	require.NoError(t, os.WriteFile(tmp, []byte("half a manifest"), 0o600))
+
+	e.start(t)
+	ws, err = e.m.Open(ctx, "u_crash")
+	require.NoError(t, err)
+	assert.False(t, exists(half), "an uncommitted data file is removed")
+	assert.False(t, exists(tmp), "a temporary manifest is removed")
+	assert.Equal(t, "kept", readAll(t, ws, "kept.csv"), "committed files are intact")
+}
+
+// failingStore fails Put on demand, as a database outage would.
+type failingStore struct {
+	workspace.Store
+	mu   sync.Mutex
+	fail bool
+}
+
+func (s *failingStore) Put(ctx context.Context, rec workspace.Record) (workspace.Record, error) {
+	s.mu.Lock()
+	fail := s.fail
+	s.mu.Unlock()
+	if fail {
+		return workspace.Record{}, errors.New("database unavailable")
+	}
+	return s.Store.Put(ctx, rec)
+}
+
+func TestStoreOutageDoesNotStopWork(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	fs := &failingStore{Store: e.store}
+	e.store = fs
+	require.NoError(t, e.m.Close())
+	e.start(t)
+	ws, err := e.m.Open(ctx, "u_outage")
+	require.NoError(t, err)
+	fs.mu.Lock()
+	fs.fail = true
+	fs.mu.Unlock()
+	e.clock.Advance(5 * time.Minute)
+	_, err = ws.Create(ctx, "a.csv", strings.NewReader("a"))
+	require.NoError(t, err, "activity that cannot be saved stays in memory")
+	assert.Equal(t, "a", readAll(t, ws, "a.csv"))
+	fs.mu.Lock()
+	fs.fail = false
+	fs.mu.Unlock()
+	e.clock.Advance(5 * time.Minute)
+	_, err = ws.List(ctx)
+	require.NoError(t, err)
+	rec, err := e.store.Get(ctx, "u_outage")
+	require.NoError(t, err)
+	assert.Equal(t, t0.Add(10*time.Minute), rec.LastActive, "and is saved once the store is back")
+	assert.Equal(t, t0.Add(5*time.Minute), rec.OldestFile)
+}

@@ -164,7 +164,12 @@ func (w *Workspace) begin(ctx context.Context) (Plan, error) {
 		_, evs, err := w.expireFilesLocked(ctx, plan, now)
 		if err == nil {
 			w.lastActive = latest(w.lastActive, now)
-			err = w.persistLocked(ctx, false)
+			// A store outage must not stop the user's work: the activity
+			// stays in memory and is persisted at a later check.
+			if err = w.persistLocked(ctx, false); err != nil && !errors.Is(err, ErrExpired) {
+				w.m.log.Warn("workspace: saving activity failed", "workspace", w.id, "err", err)
+				err = nil
+			}
 		}
 		w.mu.Unlock()
 		w.m.emit(evs...)

@@ -11,6 +11,15 @@
 // read-modify-write in a transaction holding the row lock, so racing
 // creators agree on one workspace and last-activity times never move
 // backwards.
+//
+// # What deletion leaves
+//
+// On SQLite (secure_delete=ON), Delete overwrites the row and truncates the
+// write-ahead log, so a deleted record leaves no copy in the database files.
+// PostgreSQL keeps dead row versions until VACUUM reclaims them and WAL
+// segments until they are recycled; what remains is the user's pseudonym,
+// the opaque workspace ID, the node name and times — never a file name or
+// content — and autovacuum removes it in the ordinary course.
 package workspacesql
 
 import (
