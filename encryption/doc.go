@@ -40,6 +40,15 @@
 // label "privkit/encryption/stream/v1" in the same construction. Every
 // authentication failure is the one opaque [ErrDecrypt].
 //
+// A [KeyStore] holds, per source, one blob: the 4 bytes "pkks", a version
+// byte (1), then the record keyset and the stream keyset, each preceded by
+// its length as a uvarint. Each is a Tink EncryptedKeyset (binary) wrapped
+// by the KEK with associated data made like a record's from the label
+// "privkit/encryption/keyset/record/v1" (or ".../stream/v1"), the
+// data-source ID and nothing: a wrapped keyset moved to another source
+// fails to unwrap ([ErrUnwrap]). testdata/golden/format_v1.json pins all
+// of these formats.
+//
 // # Crypto-shredding
 //
 // [Keyring.Shred] deletes the wrapped keyset from the store and the cache

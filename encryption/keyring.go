@@ -77,6 +77,12 @@ func NewKeyring(store KeyStore, kek tink.AEAD, opts *Options) (*Keyring, error) 
 	return k, nil
 }
 
+// String describes the Keyring without revealing keys.
+func (k *Keyring) String() string { return "encryption.Keyring(REDACTED)" }
+
+// LogValue implements [slog.LogValuer] without revealing keys.
+func (k *Keyring) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
 // Close drops every cached key. Later calls return ErrClosed; writers and
 // readers already open keep working until they are done. Close is
 // idempotent and always returns nil. It does not close the KeyStore.

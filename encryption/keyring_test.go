@@ -785,3 +785,26 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestKeyringRedacted(t *testing.T) {
+	t.Parallel()
+	k, _, _ := newTestKeyring(t, nil)
+	_, err := k.Encrypt(ctx, "s", []byte("x"), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "encryption.Keyring(REDACTED)", fmt.Sprint(k))
+	assert.Equal(t, "encryption.Keyring(REDACTED)", fmt.Sprintf("%+v", k))
+}
+
+func TestCanceledContext(t *testing.T) {
+	t.Parallel()
+	k, _, _ := newTestKeyring(t, nil)
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err := k.Encrypt(cctx, "cold", []byte("x"), nil)
+	assert.ErrorIs(t, err, context.Canceled, "a cold source needs the store")
+	_, err = k.NewEncryptingWriter(cctx, "cold", io.Discard, nil)
+	assert.ErrorIs(t, err, context.Canceled)
+	assert.ErrorIs(t, k.Shred(cctx, "cold"), context.Canceled)
+	_, err = k.Reencrypt(cctx, "cold", func(func(*Record) bool) {})
+	assert.Error(t, err)
+}

@@ -92,6 +92,9 @@ func TestShredLeavesNoBytesInSQLiteFiles(t *testing.T) {
 	require.True(t, found, "test precondition: before the shred the wrapped keyset is in some file")
 
 	require.NoError(t, k.Shred(ctx, "victim"))
+	if st, err := os.Stat(path + "-wal"); err == nil {
+		assert.Zero(t, st.Size(), "the write-ahead log is truncated")
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if os.IsNotExist(err) {
