@@ -3,6 +3,7 @@ package consent_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -463,4 +464,33 @@ func TestBoundedStalenessConformance(t *testing.T) {
 		hidden := struct{ consent.Store }{s}
 		return hidden, func(*testing.T) consent.Store { return hidden }
 	})
+}
+
+// TestSyncManyChanges makes a Manager on a store without a complete Watcher
+// catch up through more changes than one sync batch.
+func TestSyncManyChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := consent.NewMemoryStore()
+	hidden := struct{ consent.Store }{s}
+	a, _ := newManager(t, hidden, nil)
+	b, fb := newManager(t, hidden, nil)
+	_, err := a.Grant(ctx, "z", consent.Analytics, consent.Meta{Method: consent.MethodAccept, Region: "DE"})
+	require.NoError(t, err)
+	ok, err := b.Allowed(ctx, "z", consent.Analytics)
+	require.NoError(t, err)
+	require.True(t, ok)
+	for i := range 1100 {
+		_, err := a.Withdraw(ctx, "bulk"+strconv.Itoa(i), consent.Analytics, consent.Meta{})
+		require.NoError(t, err)
+	}
+	_, err = a.Withdraw(ctx, "z", consent.Analytics, consent.Meta{})
+	require.NoError(t, err)
+	ok, err = b.Allowed(ctx, "z", consent.Analytics)
+	require.NoError(t, err)
+	assert.True(t, ok, "within MaxStaleness B may still serve its cached grant")
+	fb.Advance(consent.DefaultMaxStaleness + time.Nanosecond)
+	ok, err = b.Allowed(ctx, "z", consent.Analytics)
+	require.NoError(t, err)
+	assert.False(t, ok, "after the bound, B reads all 1101 changes in batches and drops z")
 }

@@ -41,6 +41,76 @@ func Run(t *testing.T, newStore NewStore) {
 	t.Run("ConcurrentAppends", func(t *testing.T) { testConcurrent(t, newStore) })
 	t.Run("Precedence", func(t *testing.T) { testPrecedence(t, newStore) })
 	t.Run("TwoInstances", func(t *testing.T) { testTwoInstances(t, newStore) })
+	t.Run("ManagerLifecycle", func(t *testing.T) { testLifecycle(t, newStore) })
+	t.Run("CatchUpAfterManyChanges", func(t *testing.T) { testCatchUp(t, newStore) })
+}
+
+// testLifecycle runs a subject's story through a Manager on the store:
+// a grant under a notice, a GPC opt-out that conflicts with it, a
+// confirmation, and the proof export.
+func testLifecycle(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	s, _ := newStore(t)
+	fake := clock.NewFake(base)
+	notice := consent.Notice{Purpose: consent.Analytics, Version: 1, Language: "en", Text: "We count page views."}
+	m, err := consent.New(s, &consent.Options{Now: fake.Now, Notices: []consent.Notice{notice}})
+	require.NoError(t, err)
+	defer m.Close()
+
+	_, err = m.Grant(ctx, "l", consent.Analytics, consent.Meta{Method: consent.MethodAccept, NoticeVersion: 1, Language: "en", Region: "US-CA", IP: "203.0.113.9"})
+	require.NoError(t, err)
+	fake.Advance(time.Minute)
+	_, err = m.Record(ctx, consent.Decision{Subject: "l", Purpose: consent.Analytics, Method: consent.MethodGPC})
+	require.NoError(t, err)
+	r, err := m.Check(ctx, "l", consent.Analytics)
+	require.NoError(t, err)
+	assert.False(t, r.Allowed, "GPC opts out")
+	assert.Equal(t, consent.ReasonConflict, r.Reason, "over an explicit opt-in")
+	fake.Advance(time.Minute)
+	_, err = m.Grant(ctx, "l", consent.Analytics, consent.Meta{Method: consent.MethodConfirm, NoticeVersion: 1, Language: "en"})
+	require.NoError(t, err)
+	r, err = m.Check(consent.WithGPC(ctx, &consent.GPCResult{GPC: true, Subject: "l", Region: "US-CA"}), "l", consent.Analytics)
+	require.NoError(t, err)
+	assert.True(t, r.Allowed, "a confirmation stands against GPC")
+
+	p, err := m.Export(ctx, "l")
+	require.NoError(t, err)
+	require.Len(t, p.Decisions, 3)
+	methods := []consent.Method{p.Decisions[0].Method, p.Decisions[1].Method, p.Decisions[2].Method}
+	assert.Equal(t, []consent.Method{consent.MethodAccept, consent.MethodGPC, consent.MethodConfirm}, methods)
+	assert.Equal(t, "203.0.113.0", p.Decisions[0].IP, "stored truncated")
+	assert.Equal(t, "US-CA", p.Decisions[0].Region)
+	require.Len(t, p.Notices, 1)
+	assert.Equal(t, notice.Digest(), p.Notices[0].SHA256)
+}
+
+// testCatchUp checks that a Manager on a second handle catches up through
+// other subjects' changes to find a withdrawal. (Batching beyond one sync
+// batch is tested in package consent, on the memory store.)
+func testCatchUp(t *testing.T, newStore NewStore) {
+	ctx := context.Background()
+	sa, reopen := newStore(t)
+	sb := reopen(t)
+	fb := clock.NewFake(base)
+	b, err := consent.New(sb, &consent.Options{Now: fb.Now})
+	require.NoError(t, err)
+	defer b.Close()
+	_, err = sa.Append(ctx, consent.Decision{Subject: "z", Purpose: consent.Analytics, Granted: true, Method: consent.MethodAccept, Region: "DE", Time: base})
+	require.NoError(t, err)
+	ok, err := b.Allowed(ctx, "z", consent.Analytics)
+	require.NoError(t, err)
+	require.True(t, ok)
+	const n = 20
+	for i := range n {
+		_, err := sa.Append(ctx, decision(fmt.Sprint("bulk", i), consent.Analytics, true, base))
+		require.NoError(t, err)
+	}
+	_, err = sa.Append(ctx, decision("z", consent.Analytics, false, base.Add(time.Second)))
+	require.NoError(t, err)
+	fb.Advance(consent.DefaultMaxStaleness + time.Nanosecond)
+	ok, err = b.Allowed(ctx, "z", consent.Analytics)
+	require.NoError(t, err)
+	assert.False(t, ok, "the withdrawal behind many other changes is found")
 }
 
 func testRoundTrip(t *testing.T, newStore NewStore) {
