@@ -2,15 +2,19 @@ package redact
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
-// E-mail addresses: an ASCII local part of letters, digits and ._%+- (at most
-// 64 bytes, no leading, trailing or doubled dot), '@', and a domain of at
+// E-mail addresses: a local part of letters, digits and ._%+- (at most 64
+// bytes, no leading, trailing or doubled dot), '@', and a domain of at
 // least two dot-separated labels (letters, digits, inner hyphens; at most 63
 // bytes each, 253 in all) whose last label, the TLD, is at least two letters
-// or an IDNA "xn--" label. Quoted local parts, IP-literal domains and
-// non-ASCII addresses are not recognized.
+// or an IDNA "xn--" label. Letters may be non-ASCII (internationalized
+// addresses, RFC 6531, and IDN domains: "jürgen@müller.de"), except letters
+// of scripts written without spaces (Han, kana, Thai...), which bound an
+// address instead ("请联系jane@example.com"). Quoted local parts and
+// IP-literal domains are not recognized.
 //
 // The scanner jumps from '@' to '@' with strings.IndexByte and looks at most
 // 64 bytes back and 253 forward, so it is linear in the text.
@@ -47,15 +51,21 @@ func findEmails(text string, dst []Finding) []Finding {
 // looking no further back than from.
 func emailLocalStart(text string, at, from int) (int, bool) {
 	s := at
-	for s > from && at-s <= 64 && isLocalChar(text[s-1]) {
-		s--
+	for s > from && at-s <= 64 {
+		if c := text[s-1]; c < utf8.RuneSelf {
+			if !isLocalChar(c) {
+				break
+			}
+			s--
+			continue
+		}
+		r, n := utf8.DecodeLastRuneInString(text[:s])
+		if !isWordRune(r) {
+			break
+		}
+		s -= n
 	}
-	if at-s > 64 || s == at {
-		return 0, false
-	}
-	// The local part must not continue a word of non-ASCII letters
-	// ("Zoë.x@..." is not "x@..."; we cannot tell where it starts).
-	if s > 0 && text[s-1] >= utf8.RuneSelf && wordBefore(text, s) {
+	if at-s > 64 || s == at || s < from {
 		return 0, false
 	}
 	// A doubled dot cannot be inside a local part: start after the last.
@@ -74,8 +84,19 @@ func emailLocalStart(text string, at, from int) (int, bool) {
 // emailDomainEnd returns the end of the domain starting at text[i], or -1.
 func emailDomainEnd(text string, i int) int {
 	e := i
-	for e < len(text) && e-i <= 253 && isDomainChar(text[e]) {
-		e++
+	for e < len(text) && e-i <= 253 {
+		if c := text[e]; c < utf8.RuneSelf {
+			if !isDomainChar(c) {
+				break
+			}
+			e++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(text[e:])
+		if !isWordRune(r) || r == '_' {
+			break
+		}
+		e += n
 	}
 	if e-i > 253 {
 		return -1
@@ -124,8 +145,8 @@ func validTLD(t string) bool {
 	if len(t) > 4 && (t[:4] == "xn--" || t[:4] == "XN--") {
 		return true
 	}
-	for i := 0; i < len(t); i++ {
-		if !isAlpha(t[i]) {
+	for _, r := range t {
+		if r < utf8.RuneSelf && !isAlpha(byte(r)) || r >= utf8.RuneSelf && !unicode.IsLetter(r) && !unicode.IsMark(r) {
 			return false
 		}
 	}

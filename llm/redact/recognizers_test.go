@@ -53,7 +53,9 @@ func TestEmail(t *testing.T) {
 		{"leading hyphen label", "a@-x.com", nil, "label may not start with '-'"},
 		{"decorator", "@Override public", nil, "Java annotation"},
 		{"unicode quotes", "„jane@example.com“ and jane@example.com…", []string{"EMAIL:jane@example.com", "EMAIL:jane@example.com"}, "quote and ellipsis runes are boundaries"},
-		{"letter rune after", "jane@example.comé", nil, "a letter rune continues the domain: not an address we can bound"},
+		{"idn", "Mail an jürgen.groß@müller-straße.de!", []string{"EMAIL:jürgen.groß@müller-straße.de"}, "internationalized address"},
+		{"letter rune before", "Zoë.x@ex.com", []string{"EMAIL:Zoë.x@ex.com"}, "non-ASCII letters belong to the local part"},
+		{"cjk around", "请联系jane@example.com。谢谢", []string{"EMAIL:jane@example.com"}, "Han characters bound the address"},
 		{"two in a row", "a@b.co,c@d.co", []string{"EMAIL:a@b.co", "EMAIL:c@d.co"}, "CSV"},
 		{"long local", strings.Repeat("a", 65) + "@x.com", nil, "local part over 64 bytes"},
 	})
@@ -98,6 +100,7 @@ func TestPhone(t *testing.T) {
 		{"card groups", "5216 0307 2898 0309", nil, "card-like groups are not a phone"},
 		{"nbsp", "tél. 01\u00a023\u00a045\u00a067\u00a089.", []string{"PHONE:01\u00a023\u00a045\u00a067\u00a089"}, "French typography: no-break spaces"},
 		{"en dash", "+1 415\u2013555\u20130132", []string{"PHONE:+1 415\u2013555\u20130132"}, "en dashes from a word processor"},
+		{"after han", "电话+86 138 1234 5678", []string{"PHONE:+86 138 1234 5678"}, "Han characters are not a word to glue to"},
 		{"guillemets", "«+33 1 23 45 67 89»", []string{"PHONE:+33 1 23 45 67 89"}, "punctuation runes are boundaries"},
 		{"after letter rune", "Zoë0123 456789", nil, "a letter rune glues the number to a word"},
 		{"zip+4", "Boston, MA 02110-1301, USA", nil, "US ZIP+4 code"},

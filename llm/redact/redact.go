@@ -284,9 +284,18 @@ func isAlnum(c byte) bool { return isAlpha(c) || isDigit(c) }
 func isWord(c byte) bool { return isAlnum(c) || c == '_' || c >= utf8.RuneSelf }
 
 // isWordRune reports whether r is part of a word: a letter, a digit, a
-// combining mark or '_'. Spaces, punctuation, symbols and emoji are not.
+// combining mark or '_'. Spaces, punctuation, symbols and emoji are not,
+// nor are letters of scripts written without spaces between words (Han,
+// kana, Thai, Lao, Khmer, Myanmar), where "电话+86 …" or "请联系jane@…"
+// must still bound the data.
 func isWordRune(r rune) bool {
-	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r)
+	if r == '_' {
+		return true
+	}
+	if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+		return false
+	}
+	return !unicode.In(r, unicode.Han, unicode.Hiragana, unicode.Katakana, unicode.Thai, unicode.Lao, unicode.Khmer, unicode.Myanmar)
 }
 
 // wordBefore reports whether the rune that ends at text[i] is part of a
