@@ -26,12 +26,21 @@ const nobody = 65534
 //     session (no terminal to inject input into), and death with its parent;
 //   - a root of its own holding only the host's /usr read-only (with the
 //     /bin, /lib and /lib64 links), a fresh /proc, a minimal /dev and the
-//     scratch tmpfs at [ScratchDir]; the root itself is read-only. No /etc,
-//     no home, no other workspace, no store of privkit's;
+//     scratch tmpfs at [ScratchDir]; the root and /dev are read-only, so the
+//     scratch area is the only place to write. No /etc, no home, no other
+//     workspace, no store of privkit's;
 //   - its inputs streamed through pipes into the tmpfs, so plaintext stays in
 //     memory, and its outputs streamed back out as a tar over a pipe;
 //   - rlimits set by /bin/sh (ulimit) inside the sandbox before the command
 //     runs: CPU, address space, processes, open files, and no core dumps.
+//     That shell is the sandbox's pid 1 and the command its child; when it
+//     exits, the kernel kills whatever the command left behind.
+//
+// bwrap reports a command killed by signal N as exit status 128+N, as a
+// shell does; [Exit] turns statuses 129–192 into signals.
+//
+// It needs bwrap 0.8.0 or later (Debian 12's), and /usr/bin/sh and
+// /usr/bin/tar on the host, as every Debian system has them.
 //
 // When the host runs as root, bwrap itself runs as HostUID:HostGID: the
 // kernel does not apply the processes limit to root, and an escape then lands
@@ -139,6 +148,8 @@ func (b *Bubblewrap) setupFailed(exit *Exit, stderr []byte) (*Exit, error) {
 	case bytes.Contains(stderr, []byte("No space left on device")):
 		exit.Limit = LimitScratch
 		return exit, nil
+	case bytes.Contains(stderr, []byte("Unknown option")):
+		return nil, &UnavailableError{Engine: "bubblewrap", Reason: "bwrap is older than 0.8.0"}
 	case bytes.Contains(stderr, []byte("namespace")), bytes.Contains(stderr, []byte("uid map")),
 		bytes.Contains(stderr, []byte("setting up uid")), bytes.Contains(stderr, []byte("Operation not permitted")):
 		line, _, _ := bytes.Cut(stderr, []byte("\n"))
