@@ -13,16 +13,19 @@ import (
 // unwrap. It is safe for concurrent use.
 //
 // Eviction is least-recently-used, approximated: a hit only stores its time
-// in an atomic (so hits share a read lock), and an insert into a full cache
-// scans for the entry used longest ago. Inserts happen on misses, which cost
+// in an atomic (hits take no lock), and an insert into a full cache scans
+// for the entry used longest ago. Inserts happen on misses, which cost
 // an unwrap (often a KMS call), so the scan is cheap by comparison.
 type cache struct {
 	size   int // <= 0: nothing is kept
 	maxAge time.Duration
 	now    func() time.Time
 
-	mu      sync.RWMutex
-	entries map[string]*cacheEntry
+	entries sync.Map // string -> *cacheEntry; lock-free reads
+
+	mu     sync.Mutex // serialises writers; guards count, gen, closed
+	count  int
+	closed bool
 	// gen increases whenever an entry is forgotten; a load that began under
 	// an older gen does not insert its result, so a keyset read just before
 	// a shred or rotation never lands in the cache after it.
@@ -57,7 +60,6 @@ func newCache(size int, maxAge time.Duration, now func() time.Time) *cache {
 		size:    size,
 		maxAge:  maxAge,
 		now:     now,
-		entries: make(map[string]*cacheEntry),
 		flights: make(map[flightKey]*flight),
 	}
 }
@@ -67,12 +69,11 @@ func (c *cache) get(sourceID string) *sourceKeys {
 	if c.size <= 0 {
 		return nil
 	}
-	c.mu.RLock()
-	e := c.entries[sourceID]
-	c.mu.RUnlock()
-	if e == nil {
+	v, ok := c.entries.Load(sourceID)
+	if !ok {
 		return nil
 	}
+	e := v.(*cacheEntry)
 	now := c.now()
 	if now.Sub(e.loaded) >= c.maxAge || now.Before(e.loaded) {
 		return nil
@@ -83,8 +84,8 @@ func (c *cache) get(sourceID string) *sourceKeys {
 
 // generation returns the current generation, to be passed to put.
 func (c *cache) generation() uint64 {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.gen
 }
 
@@ -94,37 +95,47 @@ func (c *cache) put(sourceID string, keys *sourceKeys, gen uint64) {
 		return
 	}
 	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen != gen || c.entries == nil {
-		return
-	}
-	if _, ok := c.entries[sourceID]; !ok && len(c.entries) >= c.size {
-		c.evictLocked(now)
-	}
 	e := &cacheEntry{keys: keys, loaded: now}
 	e.lastUse.Store(now.UnixNano())
-	c.entries[sourceID] = e
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen || c.closed {
+		return
+	}
+	if _, loaded := c.entries.Swap(sourceID, e); loaded {
+		return
+	}
+	c.count++
+	if c.count > c.size {
+		c.evictLocked(now, sourceID)
+	}
 }
 
 // evictLocked removes expired entries, and if none was, the least recently
-// used one.
-func (c *cache) evictLocked(now time.Time) {
+// used one other than keep.
+func (c *cache) evictLocked(now time.Time, keep string) {
 	var oldestID string
 	var oldest int64
-	first, expired := true, false
-	for id, e := range c.entries {
+	found, expired := false, false
+	c.entries.Range(func(k, v any) bool {
+		id, e := k.(string), v.(*cacheEntry)
+		if id == keep {
+			return true
+		}
 		if now.Sub(e.loaded) >= c.maxAge {
-			delete(c.entries, id)
+			c.entries.Delete(id)
+			c.count--
 			expired = true
-			continue
+			return true
 		}
-		if u := e.lastUse.Load(); first || u < oldest {
-			oldestID, oldest, first = id, u, false
+		if u := e.lastUse.Load(); !found || u < oldest {
+			oldestID, oldest, found = id, u, true
 		}
-	}
-	if !expired && !first {
-		delete(c.entries, oldestID)
+		return true
+	})
+	if !expired && found {
+		c.entries.Delete(oldestID)
+		c.count--
 	}
 }
 
@@ -133,7 +144,9 @@ func (c *cache) forget(sourceID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	delete(c.entries, sourceID)
+	if _, ok := c.entries.LoadAndDelete(sourceID); ok {
+		c.count--
+	}
 }
 
 // clear drops every entry; later puts are ignored.
@@ -141,14 +154,16 @@ func (c *cache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.entries = nil
+	c.closed = true
+	c.entries.Clear()
+	c.count = 0
 }
 
 // len returns the number of cached entries.
 func (c *cache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	return len(c.entries)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.count
 }
 
 // do runs load once for all concurrent callers with the same key and gives

@@ -105,6 +105,21 @@ func (k *Keyring) currentKEKs() []tink.AEAD {
 	return k.keks
 }
 
+// hot returns sourceID's keys for a per-message call: from the cache
+// without further checks (only valid IDs are cached), or through keysFor.
+func (k *Keyring) hot(ctx context.Context, sourceID string, create bool) (*sourceKeys, error) {
+	if k.closed.Load() {
+		return nil, ErrClosed
+	}
+	if sk := k.cache.get(sourceID); sk != nil {
+		return sk, nil
+	}
+	if err := checkSourceID(sourceID); err != nil {
+		return nil, err
+	}
+	return k.keysFor(ctx, sourceID, create)
+}
+
 // keysFor returns the keys of sourceID from the cache or the store, creating
 // them if create is set and the source has none.
 func (k *Keyring) keysFor(ctx context.Context, sourceID string, create bool) (*sourceKeys, error) {
@@ -229,10 +244,7 @@ func (k *Keyring) putAD(b *[]byte) {
 // 12-byte nonce, the encrypted plaintext and a 16-byte tag. Encrypt returns
 // an error wrapping ErrShredded for a shredded source.
 func (k *Keyring) Encrypt(ctx context.Context, sourceID string, plaintext, associatedData []byte) ([]byte, error) {
-	if err := k.check(sourceID); err != nil {
-		return nil, err
-	}
-	sk, err := k.keysFor(ctx, sourceID, true)
+	sk, err := k.hot(ctx, sourceID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -251,10 +263,7 @@ func (k *Keyring) Encrypt(ctx context.Context, sourceID string, plaintext, assoc
 // shredded source gives ErrShredded and a source with no keys
 // ErrUnknownSource. Decrypt never returns partial plaintext.
 func (k *Keyring) Decrypt(ctx context.Context, sourceID string, ciphertext, associatedData []byte) ([]byte, error) {
-	if err := k.check(sourceID); err != nil {
-		return nil, err
-	}
-	sk, err := k.keysFor(ctx, sourceID, false)
+	sk, err := k.hot(ctx, sourceID, false)
 	if err != nil {
 		return nil, err
 	}
