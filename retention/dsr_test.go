@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -294,4 +295,48 @@ func TestExtendRequest(t *testing.T) {
 	e.clk.Set(time.Date(2025, 8, 2, 0, 0, 0, 0, time.UTC))
 	_, err = e.m.ExtendRequest(ctx, r2.ID, "employee:dpo", "late")
 	require.ErrorIs(t, err, retention.ErrRequestState, "too late to extend")
+}
+
+// FuzzExportFileName: an exporter's file name ends up as a path in the zip
+// bundle; whatever is accepted must be a clean relative path that cannot
+// climb out of files/<system>/.
+func FuzzExportFileName(f *testing.F) {
+	for _, s := range []string{"a.txt", "dir/a.txt", "../x", "/abs", "a//b", "a/./b", "a\\b", "", ".", "..", "a/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		var accepted bool
+		ex := retention.ExporterFunc(func(_ context.Context, _ string, w *retention.ExportWriter) error {
+			accepted = w.File(name, strings.NewReader("x")) == nil
+			return nil
+		})
+		m, err := retention.New(retention.NewMemoryStore(), &retention.Options{Logger: quietLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		m.RegisterExporter("sys", ex)
+		ctx := context.Background()
+		if _, err := m.Track(ctx, retention.Item{ID: "i", Category: retention.CategoryConversation, Subject: "s", System: "sys"}); err != nil {
+			t.Fatal(err)
+		}
+		r, err := m.SubmitRequest(ctx, retention.Request{Type: retention.RequestAccess, Subject: "s", Law: retention.LawGDPR})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.ProcessRequest(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+		if !accepted {
+			return
+		}
+		if name == "" || strings.HasPrefix(name, "/") || strings.Contains(name, "\\") || path.Clean(name) != name {
+			t.Fatalf("accepted unclean name %q", name)
+		}
+		for _, el := range strings.Split(name, "/") {
+			if el == ".." || el == "." || el == "" {
+				t.Fatalf("accepted name %q with element %q", name, el)
+			}
+		}
+	})
 }
