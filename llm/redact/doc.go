@@ -65,8 +65,10 @@
 //
 // The built-in recognizers find data with a recognisable shape or checksum.
 // They do not find names of people, postal addresses, dates of birth, or
-// free text about health, beliefs and the like, and they do not guess at
-// numbers written without any structure (a bare run of ten digits). Host
+// free text about health, beliefs and the like; they do not guess at
+// numbers written without any structure (a bare run of ten digits), and
+// they find secrets by their documented shapes, not passwords or tokens of
+// unknown shape after a label ("password: hunter2"). Host
 // services add a [Recognizer] for what they know (customer names from their
 // own records, say) or run a named-entity model in one. Redaction lowers
 // what reaches a provider; it does not prove that nothing personal does.
