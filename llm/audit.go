@@ -27,6 +27,7 @@ type callState struct {
 	denied     bool
 	promptHash string
 	stopped    bool // the caller stopped reading a stream early
+	firstChunk time.Duration
 }
 
 func (c *Client) newState(subject, action string) *callState {
@@ -127,6 +128,9 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 	attrs = append(attrs, audit.Int("redactions", int64(total)))
 	for _, k := range kinds {
 		attrs = append(attrs, audit.Int("redactions."+k, int64(st.redactions[k])))
+	}
+	if st.action == "llm.stream" && st.firstChunk > 0 {
+		attrs = append(attrs, audit.Int("first_chunk_ms", st.firstChunk.Milliseconds()))
 	}
 	if st.stopped {
 		attrs = append(attrs, audit.Bool("stopped_early", true))

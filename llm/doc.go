@@ -47,10 +47,15 @@
 //  5. Restores placeholders in the answer: in text, inside JSON tool-call
 //     arguments, and in streams with a hold-back no longer than one
 //     placeholder.
-//  6. Records one audit event (action "llm.chat" or "llm.stream"): provider,
-//     model, tokens, latency, attempts, redactions by kind, consent and
-//     policy decisions, the SHA-256 of the redacted prompt and an error
-//     class — never content.
+//  6. Records one audit event (action "llm.chat" or "llm.stream", purpose
+//     "llm_processing", the conversation's subject, outcome success, denied
+//     or error) whose attributes are never content: provider, model,
+//     input_tokens, output_tokens, latency_ms, attempts, consent (allowed,
+//     denied, error, unchecked), policy (none, met, refused),
+//     policy_excluded, redactions and redactions.<KIND>, prompt_sha256 (of
+//     the redacted prompt), finish_reason, error (a class such as
+//     "consent", "policy", "api:insufficient_quota", "stalled"), and for
+//     streams first_chunk_ms and stopped_early.
 //
 // Timeouts bound the whole call, each attempt, the first byte of a stream
 // and a stalled stream (Options.Timeout, AttemptTimeout, FirstByteTimeout,

@@ -129,6 +129,8 @@ type Chunk struct {
 	Usage *Usage
 	// Model is the model that answered, when the provider said.
 	Model string
+	// Provider is the name of the provider that answered.
+	Provider string
 }
 
 // Provider is one LLM service reached over the network. The client calls it

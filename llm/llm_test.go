@@ -130,6 +130,7 @@ func TestStreamRestoresAcrossChunks(t *testing.T) {
 	assert.Equal(t, "You said: write to "+email+" and "+email, got.String())
 	assert.Greater(t, n, 5, "the answer arrives in pieces")
 	assert.Equal(t, llm.FinishStop, last.FinishReason)
+	assert.Equal(t, "openai", last.Provider)
 	require.NotNil(t, last.Usage)
 	assert.Contains(t, fake.Requests()[0].Messages[0].Content, "[EMAIL_1]")
 	evs := rec.Events()

@@ -75,7 +75,11 @@ func (cv *Conversation) stream(ctx context.Context, req *Request, st *callState,
 			if ch.Text == "" && len(ch.ToolCalls) == 0 && ch.FinishReason == "" && ch.Usage == nil {
 				return nil
 			}
-			delivered = true
+			if !delivered {
+				st.firstChunk = cv.c.now().Sub(st.start)
+				delivered = true
+			}
+			ch.Provider = p.Name()
 			if !yield(ch, nil) {
 				return errStop
 			}
@@ -101,7 +105,7 @@ func (cv *Conversation) stream(ctx context.Context, req *Request, st *callState,
 		cv.mu.Unlock()
 		if rest != "" {
 			delivered = true
-			if !yield(Chunk{Text: rest}, nil) {
+			if !yield(Chunk{Text: rest, Provider: p.Name()}, nil) {
 				return errStop
 			}
 		}
