@@ -79,9 +79,13 @@ func TestFreeWorkspaceIdleExpiryByJanitor(t *testing.T) {
 	_, err = e.m.Sweep(ctx)
 	require.NoError(t, err)
 	warnings := e.eventsOf(workspace.EventWarning)
-	require.Len(t, warnings, 1, "one warning per deadline, however many sweeps")
-	assert.Equal(t, t0.Add(time.Hour), warnings[0].Deadline)
-	assert.Equal(t, id, warnings[0].Workspace)
+	require.Len(t, warnings, 2, "one warning per deadline, however many sweeps: the workspace's and the file's")
+	for _, w := range warnings {
+		assert.Equal(t, t0.Add(time.Hour), w.Deadline)
+		assert.Equal(t, id, w.Workspace)
+	}
+	assert.ElementsMatch(t, []bool{true, false}, []bool{warnings[0].File == "", warnings[1].File == ""},
+		"one warning is for the workspace, one for its file")
 
 	e.clock.Advance(9 * time.Minute) // exactly 1 h idle
 	n, err = e.m.Sweep(ctx)
@@ -203,7 +207,11 @@ func TestPaidSevenDaysHardCap(t *testing.T) {
 	n, err := e.m.Sweep(ctx)
 	require.NoError(t, err)
 	assert.Zero(t, n)
-	assert.Len(t, e.eventsOf(workspace.EventWarning), 1, "warned a day ahead")
+	warnings := e.eventsOf(workspace.EventWarning)
+	require.Len(t, warnings, 2, "warned a day ahead of the file's cap and of the idle expiry")
+	assert.NotEmpty(t, warnings[0].File)
+	assert.Equal(t, t0.Add(6*day), warnings[0].Time, "the file warning comes one day before its 7-day cap")
+	assert.Empty(t, warnings[1].File)
 	e.clock.Advance(time.Minute)
 	n, err = e.m.Sweep(ctx)
 	require.NoError(t, err)

@@ -139,7 +139,7 @@ func (w *Workspace) begin(ctx context.Context) (Plan, error) {
 	if err != nil {
 		return Plan{}, err
 	}
-	for {
+	for attempt := 0; ; attempt++ {
 		now := w.m.now()
 		w.mu.Lock()
 		if w.gone != nil {
@@ -156,10 +156,10 @@ func (w *Workspace) begin(ctx context.Context) (Plan, error) {
 			if err != nil {
 				w.m.log.Warn("workspace: deleting expired workspace failed", "workspace", w.id, "err", err)
 			}
-			if ok {
+			if ok || attempt == 2 {
 				return Plan{}, ErrExpired
 			}
-			continue
+			continue // used meanwhile: check again
 		}
 		_, evs, err := w.expireFilesLocked(ctx, plan, now)
 		if err == nil {

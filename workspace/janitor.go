@@ -26,6 +26,7 @@ func (m *Manager) Sweep(ctx context.Context) (deleted int, err error) {
 	if err != nil {
 		return 0, fmt.Errorf("workspace: sweep: %w", err)
 	}
+	m.pruneWarned(m.now())
 	var errs []error
 	for _, rec := range recs {
 		if err := ctx.Err(); err != nil {
@@ -78,7 +79,8 @@ func (m *Manager) sweepOne(ctx context.Context, rec Record) (int, error) {
 			m.emit(Event{Kind: EventWarning, User: rec.User, Workspace: rec.ID, Time: now, Deadline: deadline})
 		}
 	}
-	if plan.MaxFileAge <= 0 || oldest.IsZero() || now.Before(oldest.Add(plan.MaxFileAge)) {
+	// Files need a look once the oldest is within WarnBefore of its cap.
+	if plan.MaxFileAge <= 0 || oldest.IsZero() || now.Before(oldest.Add(plan.MaxFileAge-plan.WarnBefore)) {
 		if w != nil {
 			w.mu.Lock()
 			w.parkLocked(ctx, now, 2*m.activity)
@@ -104,10 +106,38 @@ func (m *Manager) sweepOne(ctx context.Context, rec Record) (int, error) {
 	}
 	w.mu.Lock()
 	n, evs, err := w.expireFilesLocked(ctx, plan, now)
+	var soon []Event
+	if plan.WarnBefore > 0 {
+		for _, e := range w.files {
+			if dl := e.uploaded.Add(plan.MaxFileAge); !now.Before(dl.Add(-plan.WarnBefore)) {
+				soon = append(soon, Event{Kind: EventWarning, User: rec.User, Workspace: rec.ID, File: e.id, Time: now, Deadline: dl})
+			}
+		}
+	}
 	w.parkLocked(ctx, now, 2*m.activity)
 	w.mu.Unlock()
+	m.mu.Lock()
+	for _, ev := range soon {
+		key := ev.Workspace + "/" + ev.File
+		if _, done := m.warned[key]; !done {
+			m.warned[key] = ev.Deadline
+			evs = append(evs, ev)
+		}
+	}
+	m.mu.Unlock()
 	m.emit(evs...)
 	return n, err
+}
+
+// pruneWarned forgets warnings whose deadline has passed.
+func (m *Manager) pruneWarned(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, dl := range m.warned {
+		if dl.Before(now) {
+			delete(m.warned, k)
+		}
+	}
 }
 
 func latest(a, b time.Time) time.Time {

@@ -111,8 +111,9 @@ type Plan struct {
 	MaxBytes int64
 	// MaxFiles is the most files the workspace holds. Zero means no limit.
 	MaxFiles int
-	// WarnBefore is how long before the idle expiry an [EventWarning] is
-	// sent. Zero means no warning.
+	// WarnBefore is how long before the idle expiry of the workspace, and
+	// before each file's maximum age, an [EventWarning] is sent. Zero means
+	// no warning.
 	WarnBefore time.Duration
 }
 
@@ -201,7 +202,10 @@ type EventKind int
 
 // The kinds of events.
 const (
-	// EventWarning: the workspace expires at Event.Deadline unless used.
+	// EventWarning: the workspace expires at Event.Deadline unless used,
+	// or (with Event.File set) that file reaches its maximum age then.
+	// Each deadline is warned of once per manager; the janitor sends
+	// warnings, Plan.WarnBefore ahead.
 	EventWarning EventKind = iota + 1
 	// EventExpired: the workspace (or the file Event.File) reached its
 	// deadline; its deletion follows.
