@@ -58,8 +58,16 @@ type GPCResult struct {
 type ctxKey struct{}
 
 // WithGPC returns ctx carrying r, as [Manager.Middleware] does. Checks for
-// r.Subject in that context apply r.GPC and r.Region.
+// r.Subject in that context apply r.GPC and r.Region. Hosts use it when the
+// signal reaches them another way (a GPP string, see [ParseGPP]) or in
+// tests. r is not modified; a region that is not normalised is normalised in
+// a copy.
 func WithGPC(ctx context.Context, r *GPCResult) context.Context {
+	if r != nil && r.Region != "" && NormalizeRegion(r.Region) != r.Region {
+		c := *r
+		c.Region = NormalizeRegion(r.Region)
+		r = &c
+	}
 	return context.WithValue(ctx, ctxKey{}, r)
 }
 

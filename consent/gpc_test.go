@@ -319,3 +319,34 @@ func FuzzNormalizeRegion(f *testing.F) {
 		assert.LessOrEqual(t, len(n), 16)
 	})
 }
+
+func TestWithGPCNormalisesRegion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	m, _ := newManager(t, consent.NewMemoryStore(), nil)
+	in := &consent.GPCResult{Subject: "w", Region: "us_ca"}
+	r, err := m.Check(consent.WithGPC(ctx, in), "w", consent.Analytics)
+	require.NoError(t, err)
+	assert.True(t, r.Allowed, "us_ca is US-CA, an opt-out region")
+	assert.Equal(t, "US", r.Region, "US-CA falls back to the US regime")
+	assert.Equal(t, "us_ca", in.Region, "the caller's value is not modified")
+}
+
+func TestMiddlewareStoreFailureStillAppliesSignal(t *testing.T) {
+	t.Parallel()
+	fs := &failingStore{MemoryStore: consent.NewMemoryStore(), fail: true}
+	m, _ := newManager(t, fs, &consent.Options{SubjectFromRequest: subjectHeader})
+	called := false
+	h := m.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		called = true
+		res, ok := consent.FromContext(r.Context())
+		require.True(t, ok)
+		assert.True(t, res.GPC)
+		assert.ElementsMatch(t, []string{consent.Analytics, consent.Advertising}, res.OptedOut, "opted out even if nothing could be recorded")
+		ok, err := m.Allowed(r.Context(), "sf", consent.Analytics)
+		assert.Error(t, err, "the store is down")
+		assert.False(t, ok, "fails closed")
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), gpcRequest("sf", "US", true))
+	assert.True(t, called, "the request proceeds")
+}

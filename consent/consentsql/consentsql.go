@@ -36,6 +36,9 @@ import (
 // Channel is the PostgreSQL notification channel of new decisions.
 const Channel = "privkit_consent"
 
+// maxPayload bounds a notification payload (PostgreSQL allows < 8000 bytes).
+const maxPayload = 1024
+
 var migrations = []sqldb.Migration{{
 	Version: 1,
 	SQL: `CREATE TABLE consent_head (
@@ -132,7 +135,11 @@ WHERE excluded.decided_at > consent_current.decided_at
 			return err
 		}
 		if s.db.Dialect == sqldb.Postgres {
-			if _, err := tx.Exec(ctx, "SELECT pg_notify(?, ?)", Channel, d.Subject); err != nil {
+			payload := d.Subject
+			if len(payload) > maxPayload {
+				payload = "" // "something changed": listeners resync
+			}
+			if _, err := tx.Exec(ctx, "SELECT pg_notify(?, ?)", Channel, payload); err != nil {
 				return err
 			}
 		}
