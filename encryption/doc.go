@@ -28,6 +28,17 @@
 // [Options.CacheMaxAge], so hot paths never unwrap (or call a KMS) per
 // message; concurrent first uses of a source unwrap once.
 //
+// # Several instances
+//
+// Keyrings in many processes may share one PostgreSQL key store and one
+// KEK. Creating a source's keys is a conditional insert, so two instances
+// racing on a new source agree on one keyset; rotation and rewrapping are
+// compare-and-swap updates that retry. A record sealed under a key another
+// instance added is noticed at once (its key ID is unknown here, so the
+// store is read again). A shred or rotation elsewhere otherwise reaches this
+// instance's cache within [Options.CacheMaxAge]: until then it may still
+// open (and seal) data of a source another instance shredded.
+//
 // # Formats
 //
 // Record ciphertexts are Tink AEAD ciphertexts: a 5-byte key-ID prefix

@@ -155,3 +155,42 @@ func ExamplePseudonymizer() {
 	// Output:
 	// 43 true false
 }
+
+// Rotate a data source's key and move its stored records to the new key
+// through an iterator over the host's rows.
+func ExampleKeyring_Rotate() {
+	ctx := context.Background()
+	k := newKeyring()
+	defer k.Close()
+
+	rows := map[string][]byte{} // the host's table: row ID -> ciphertext
+	for _, id := range []string{"r1", "r2"} {
+		ct, err := k.Encrypt(ctx, "upload-7f3a", []byte("content of "+id), []byte(id))
+		if err != nil {
+			log.Fatal(err)
+		}
+		rows[id] = ct
+	}
+	if err := k.Rotate(ctx, "upload-7f3a"); err != nil {
+		log.Fatal(err)
+	}
+
+	n, err := k.Reencrypt(ctx, "upload-7f3a", func(yield func(*encryption.Record) bool) {
+		for _, id := range []string{"r1", "r2"} {
+			rec := &encryption.Record{Ciphertext: rows[id], AssociatedData: []byte(id)}
+			if !yield(rec) {
+				return
+			}
+			rows[id] = rec.Ciphertext // UPDATE … SET data = ? WHERE id = ?
+		}
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	pt, err := k.Decrypt(ctx, "upload-7f3a", rows["r2"], []byte("r2"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n, string(pt))
+	// Output: 2 content of r2
+}
