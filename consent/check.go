@@ -253,7 +253,8 @@ func (m *Manager) Allowed(ctx context.Context, subject, purpose string) (bool, e
 // hit does not allocate. Decisions recorded through this Manager, or through
 // a store whose [Watcher] is complete, are honoured at once; for others see
 // [Options].MaxStaleness.
-func (m *Manager) Check(ctx context.Context, subject, purpose string) (res Result, err error) {
+func (m *Manager) Check(ctx context.Context, subject, purpose string) (Result, error) {
+	var res Result
 	i := m.reg.find(purpose)
 	if i < 0 {
 		return Result{Purpose: purpose, Reason: ReasonError}, ErrUnknownPurpose

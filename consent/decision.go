@@ -91,10 +91,13 @@ type Decision struct {
 // Meta carries the circumstances of a [Manager.Grant] or [Manager.Withdraw].
 // The zero value is valid: method "api", no notice, unknown region, now.
 type Meta struct {
+	// NoticeVersion is the version of the notice shown (0: none).
 	NoticeVersion int
-	Language      string
+	// Language is the language of the notice shown.
+	Language string
 	// Method defaults to MethodAPI.
 	Method Method
+	// Region is the subject's region ("" if unknown); see [NormalizeRegion].
 	Region string
 	// IP may be an address or address:port; it is truncated before storing.
 	IP string

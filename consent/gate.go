@@ -90,9 +90,13 @@ const (
 // ConsentMode is the Google Consent Mode v2 state for gtag('consent', …).
 // Each field is "granted" or "denied".
 type ConsentMode struct {
-	AdStorage         string `json:"ad_storage"`
-	AnalyticsStorage  string `json:"analytics_storage"`
-	AdUserData        string `json:"ad_user_data"`
+	// AdStorage: advertising cookies and storage.
+	AdStorage string `json:"ad_storage"`
+	// AnalyticsStorage: analytics cookies and storage.
+	AnalyticsStorage string `json:"analytics_storage"`
+	// AdUserData: sending user data to Google for advertising.
+	AdUserData string `json:"ad_user_data"`
+	// AdPersonalization: personalised advertising.
 	AdPersonalization string `json:"ad_personalization"`
 }
 
@@ -107,9 +111,12 @@ type PostHogState struct {
 // BrowserState is what a page needs to configure its tags to match the
 // server's answer.
 type BrowserState struct {
-	ConsentMode ConsentMode     `json:"consent_mode"`
-	PostHog     PostHogState    `json:"posthog"`
-	Purposes    map[string]bool `json:"purposes"`
+	// ConsentMode is for gtag('consent', 'default' or 'update', …).
+	ConsentMode ConsentMode `json:"consent_mode"`
+	// PostHog is for posthog.init.
+	PostHog PostHogState `json:"posthog"`
+	// Purposes maps every purpose key to whether it is allowed.
+	Purposes map[string]bool `json:"purposes"`
 	// GPC reports whether a GPC signal was applied.
 	GPC bool `json:"gpc"`
 }

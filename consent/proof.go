@@ -20,7 +20,8 @@ type Proof struct {
 	Notices    []ShownNotice `json:"notices"`
 }
 
-// ShownNotice is a notice version a decision in a [Proof] refers to.
+// ShownNotice is a notice version a decision in a [Proof] refers to: the
+// [Notice] fields and the SHA-256 of its text ([Notice.Digest]).
 type ShownNotice struct {
 	Purpose   string    `json:"purpose"`
 	Version   int       `json:"version"`
