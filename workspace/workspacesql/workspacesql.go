@@ -123,16 +123,18 @@ func (s *Store) Put(ctx context.Context, rec workspace.Record) (workspace.Record
 		sel := "SELECT " + columns + " FROM workspace_workspaces WHERE user_id = ?" + tx.Dialect.ForUpdate()
 		cur, err := scan(tx.QueryRow(ctx, sel, rec.User))
 		if errors.Is(err, sql.ErrNoRows) {
-			res, err := tx.Exec(ctx, "INSERT INTO workspace_workspaces ("+columns+") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+			res, xerr := tx.Exec(ctx, "INSERT INTO workspace_workspaces ("+columns+") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 				rec.User, rec.ID, rec.Node, toNS(rec.Created), toNS(rec.LastActive), toNS(rec.OldestFile), boolInt(rec.Deleting))
-			if err != nil {
-				return err
+			if xerr != nil {
+				return xerr
 			}
-			if n, err := res.RowsAffected(); err == nil && n == 1 {
+			if n, nerr := res.RowsAffected(); nerr == nil && n == 1 {
 				out = rec
 				return nil
 			}
-			// Another creator won the race; report its record.
+			// Another creator won the race (PostgreSQL: its insert
+			// committed while ours waited); report its record, which this
+			// statement's fresh snapshot sees.
 			cur, err = scan(tx.QueryRow(ctx, sel, rec.User))
 			if errors.Is(err, sql.ErrNoRows) {
 				return errors.New("workspace ID already in use")
