@@ -3,6 +3,7 @@ package redact
 import (
 	"encoding/json"
 	"testing"
+	"unicode/utf8"
 )
 
 // hostile is a host recognizer that reports spans derived from the text:
@@ -42,6 +43,12 @@ func FuzzRedact(f *testing.F) {
 	builtin := New(nil)
 	withHost := New(&Options{Recognizers: []Recognizer{hostile}})
 	f.Fuzz(func(t *testing.T, text string) {
+		for _, f := range builtin.Find(text) {
+			// Built-in findings never split a UTF-8 sequence of valid text.
+			if utf8.ValidString(text) && (!utf8.RuneStart(text[f.Start]) || f.End < len(text) && !utf8.RuneStart(text[f.End])) {
+				t.Fatalf("finding %+v splits a rune", f)
+			}
+		}
 		for _, r := range []*Redactor{builtin, withHost} {
 			fs := r.Find(text)
 			checkFindings(t, text, fs)
