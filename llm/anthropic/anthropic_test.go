@@ -254,3 +254,17 @@ func FuzzDecodeStream(f *testing.F) {
 		}
 	})
 }
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	nonstream := llmtest.Replay(t, "testdata/anthropic_messages_nonstream.response.http")
+	stream := llmtest.Replay(t, "testdata/anthropic_messages_stream.response.http")
+	srv := llmtest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Accept") == "text/event-stream" {
+			stream(w, r)
+			return
+		}
+		nonstream(w, r)
+	})
+	llmtest.TestProvider(t, anthropic.New("k", &anthropic.Options{BaseURL: srv.URL}))
+}

@@ -235,3 +235,16 @@ func FuzzDecodeStream(f *testing.F) {
 		}
 	})
 }
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	body := `{"candidates":[{"content":{"role":"model","parts":[{"text":"Hi"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":1,"candidatesTokenCount":1}}`
+	srv := llmtest.NewServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("alt") == "sse" {
+			llmtest.SSE(false, "data: "+body+"\r\n\r\n")(w, r)
+			return
+		}
+		llmtest.Status(200, body)(w, r)
+	})
+	llmtest.TestProvider(t, gemini.New("k", &gemini.Options{BaseURL: srv.URL}))
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/inferlabs/privkit/llm"
 	"github.com/inferlabs/privkit/llm/llmtest"
 	"github.com/inferlabs/privkit/llm/openai"
+	"github.com/inferlabs/privkit/llm/openai/openaifake"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -300,4 +301,11 @@ func FuzzDecodeStream(f *testing.F) {
 			t.Fatalf("untyped error %v", err)
 		}
 	})
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	fake := openaifake.NewServer(nil)
+	defer fake.Close()
+	llmtest.TestProvider(t, openai.New("k", &openai.Options{BaseURL: fake.URL}))
 }
