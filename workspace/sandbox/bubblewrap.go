@@ -31,6 +31,11 @@ const nobody = 65534
 //     workspace, no store of privkit's;
 //   - its inputs streamed through pipes into the tmpfs, so plaintext stays in
 //     memory, and its outputs streamed back out as a tar over a pipe;
+//   - a seccomp filter (on amd64 and arm64) that makes a short list of
+//     system calls fail with EPERM: System V shared memory and message
+//     queues and memfd (memory outside the address-space limit), ptrace,
+//     io_uring, bpf, userfaultfd, perf events, keyrings, modules, mounts,
+//     namespaces and file handles, and every call of a foreign ABI;
 //   - rlimits set by /bin/sh (ulimit) inside the sandbox before the command
 //     runs: CPU, address space, processes, open files, and no core dumps.
 //     That shell is the sandbox's pid 1 and the command its child; when it

@@ -72,6 +72,21 @@ func (b *Bubblewrap) Exec(ctx context.Context, job *Job) (exit *Exit, err error)
 		args = append(args, "--file", strconv.Itoa(2+len(extra)), f.Path)
 	}
 
+	// The seccomp filter fits in the pipe's buffer: write it now.
+	if len(hostSeccompFilter) > 0 {
+		r, w, err := pipe()
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		if _, err := w.Write(hostSeccompFilter); err != nil {
+			return nil, fmt.Errorf("sandbox: write seccomp filter: %w", err)
+		}
+		w.Close()
+		extra = append(extra, r)
+		closeAfterStart = append(closeAfterStart, r)
+		args = append(args, "--seccomp", strconv.Itoa(2+len(extra)))
+	}
+
 	collect := "0"
 	if job.Collect != nil {
 		collect = "1"

@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -302,4 +303,41 @@ func TestInputsLargerThanScratch(t *testing.T) {
 	res := run(t, newMemFiles("u_big", map[string]string{"big.csv": big}), "print('never')", sandbox.Limits{Scratch: 1 << 20}, "big.csv")
 	assert.Equal(t, sandbox.LimitScratch, res.LimitHit, "inputs that do not fit stop the run at setup")
 	assert.Empty(t, res.Stdout, "the code never ran")
+}
+
+func TestHostileKernelInterfaces(t *testing.T) {
+	t.Parallel()
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "arm64" {
+		t.Skipf("no seccomp table for %s", runtime.GOARCH)
+	}
+	nr := map[string]map[string]int{
+		"amd64": {"shmget": 29, "msgget": 68, "ptrace": 101, "io_uring_setup": 425, "bpf": 321, "userfaultfd": 323, "keyctl": 250, "unshare": 272},
+		"arm64": {"shmget": 194, "msgget": 186, "ptrace": 117, "io_uring_setup": 425, "bpf": 280, "userfaultfd": 282, "keyctl": 219, "unshare": 97},
+	}[runtime.GOARCH]
+	var calls strings.Builder
+	for name, n := range nr {
+		fmt.Fprintf(&calls, "    (%q, %d),\n", name, n)
+	}
+	code := `
+import ctypes, os
+libc = ctypes.CDLL(None, use_errno=True)
+for name, nr in [
+` + calls.String() + `]:
+    r = libc.syscall(nr, 0, 0, 0, 0, 0)
+    print(name, r, ctypes.get_errno())
+try:
+    os.memfd_create("x")
+    print("memfd ALLOWED")
+except OSError as e:
+    print("memfd", e.errno)
+print("getpid ok", os.getpid() > 0)
+`
+	res := run(t, newMemFiles("u_sys", nil), code, sandbox.Limits{})
+	require.Equal(t, 0, res.ExitCode, "stderr: %s", res.Stderr)
+	out := string(res.Stdout)
+	for name := range nr {
+		assert.Contains(t, out, name+" -1 1\n", "%s fails with EPERM", name)
+	}
+	assert.Contains(t, out, "memfd 1\n", "memfd_create fails with EPERM: memory outside RLIMIT_AS")
+	assert.Contains(t, out, "getpid ok True", "ordinary system calls work")
 }
