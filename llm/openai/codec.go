@@ -16,6 +16,7 @@ type chatRequest struct {
 	Model               string         `json:"model"`
 	Messages            []chatMessage  `json:"messages"`
 	MaxCompletionTokens int            `json:"max_completion_tokens,omitempty"`
+	MaxTokens           int            `json:"max_tokens,omitempty"`
 	Temperature         *float64       `json:"temperature,omitempty"`
 	Stop                []string       `json:"stop,omitempty"`
 	Tools               []chatTool     `json:"tools,omitempty"`
@@ -62,12 +63,20 @@ type chatToolDef struct {
 // using model when req names none. It always sets "store": false and, for a
 // stream, asks for usage in the last chunk. Low-level: providers use it.
 func EncodeRequest(req *llm.Request, model string, stream bool) ([]byte, error) {
+	return encodeRequest(req, model, stream, false)
+}
+
+func encodeRequest(req *llm.Request, model string, stream, legacyMaxTokens bool) ([]byte, error) {
 	cr := chatRequest{
-		Model:               req.Model,
-		MaxCompletionTokens: req.MaxTokens,
-		Temperature:         req.Temperature,
-		Stop:                req.StopSequences,
-		Store:               false,
+		Model:       req.Model,
+		Temperature: req.Temperature,
+		Stop:        req.StopSequences,
+		Store:       false,
+	}
+	if legacyMaxTokens {
+		cr.MaxTokens = req.MaxTokens
+	} else {
+		cr.MaxCompletionTokens = req.MaxTokens
 	}
 	if cr.Model == "" {
 		cr.Model = model

@@ -44,6 +44,10 @@ type Options struct {
 	// Organization and Project, when set, are sent as OpenAI-Organization
 	// and OpenAI-Project headers.
 	Organization, Project string
+	// LegacyMaxTokens sends a request's MaxTokens as "max_tokens" instead
+	// of "max_completion_tokens", for compatible servers that predate the
+	// newer field.
+	LegacyMaxTokens bool
 	// MaxResponseBytes caps a response body (and a stream's single event).
 	// 0 means 8 MiB.
 	MaxResponseBytes int64
@@ -181,7 +185,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 }
 
 func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
-	body, err := EncodeRequest(req, p.model, stream)
+	body, err := encodeRequest(req, p.model, stream, p.opts.LegacyMaxTokens)
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
 	}

@@ -309,3 +309,15 @@ func TestConformance(t *testing.T) {
 	defer fake.Close()
 	llmtest.TestProvider(t, openai.New("k", &openai.Options{BaseURL: fake.URL}))
 }
+
+func TestLegacyMaxTokens(t *testing.T) {
+	t.Parallel()
+	srv := llmtest.NewServer(t, llmtest.Replay(t, "testdata/openai_chat_nonstream.response.http"))
+	p := openai.New("k", &openai.Options{BaseURL: srv.URL, LegacyMaxTokens: true})
+	_, err := p.Chat(context.Background(), hello())
+	require.NoError(t, err)
+	var body map[string]any
+	require.NoError(t, json.Unmarshal(srv.Requests()[0].Body, &body))
+	assert.Equal(t, 50.0, body["max_tokens"], "older servers get max_tokens")
+	assert.NotContains(t, body, "max_completion_tokens")
+}
