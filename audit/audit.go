@@ -35,6 +35,9 @@ var (
 	ErrUnsupported = errors.New("audit: store does not support this operation")
 )
 
+// DefaultMaxDelay is the default of Options.MaxDelay.
+const DefaultMaxDelay = 2 * time.Millisecond
+
 // DefaultRetention is how long entries keep their payload: one year, as
 // PCI DSS 10.5.1 asks for twelve months of audit history.
 const DefaultRetention = 365 * 24 * time.Hour
@@ -59,10 +62,12 @@ type Options struct {
 	// MaxBatch bounds how many concurrent appends are committed in one
 	// store transaction. Zero means 1024.
 	MaxBatch int
-	// MaxDelay is how long the committer waits for more appends before
-	// committing a batch that is not full. Zero means no wait: a batch
-	// holds whatever queued while the previous one was being committed,
-	// which already grows with concurrency.
+	// MaxDelay bounds how long the committer waits for appenders to
+	// return before it commits a batch smaller than the concurrency it saw
+	// in the previous round; the wait is also at most half the previous
+	// commit's duration, so fast stores barely wait. Zero means
+	// [DefaultMaxDelay]; negative means never wait. An uncontended append
+	// never waits.
 	MaxDelay time.Duration
 }
 
@@ -143,6 +148,9 @@ func Open(ctx context.Context, store Store, signer note.Signer, opts *Options) (
 	}
 	if l.retention <= 0 {
 		l.retention = DefaultRetention
+	}
+	if l.maxDelay == 0 {
+		l.maxDelay = DefaultMaxDelay
 	}
 	if l.maxBatch <= 0 {
 		l.maxBatch = 1024
@@ -283,12 +291,19 @@ func (l *Log) isClosed() bool {
 	return l.closed
 }
 
-// commitLoop is the committer: it takes every queued append, commits them
-// in one store transaction, and answers each.
+// commitLoop is the committer. Idle, it waits for an append. Active, it
+// holds commitMu (so appenders queue instead of committing inline) and
+// commits batch after batch: each takes everything queued, and when fewer
+// appenders are queued than were active in the last round, it lingers a
+// little (at most MaxDelay, and half the last commit's duration) for them
+// to come back, so that steady concurrency fills each transaction instead
+// of splitting it in two half-full ones. When a linger brings nothing, it
+// goes idle.
 func (l *Log) commitLoop() {
 	defer l.wg.Done()
 	batch := make([]*appendReq, 0, l.maxBatch)
-	var timer *time.Timer
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		r, ok := <-l.reqs
 		if !ok {
@@ -296,42 +311,60 @@ func (l *Log) commitLoop() {
 		}
 		l.commitMu.Lock()
 		batch = append(batch[:0], r)
-	fill:
-		for len(batch) < l.maxBatch {
-			select {
-			case r, ok := <-l.reqs:
-				if !ok {
-					break fill
-				}
-				batch = append(batch, r)
-			default:
-				if l.maxDelay <= 0 {
-					break fill
-				}
-				if timer == nil {
-					timer = time.NewTimer(l.maxDelay)
-				} else {
-					timer.Reset(l.maxDelay)
-				}
-				select {
-				case r, ok := <-l.reqs:
-					timer.Stop()
-					if !ok {
-						break fill
-					}
-					batch = append(batch, r)
-				case <-timer.C:
-					break fill
-				}
+		target, linger := 1, time.Duration(0)
+		for open := true; ; {
+			batch, open = l.fill(batch, target, linger, timer)
+			if len(batch) == 0 {
+				break
+			}
+			start := time.Now()
+			first, err := l.commit(batch)
+			linger = min(l.maxDelay, time.Since(start)/2)
+			target = len(batch) + len(l.reqs)
+			for i, r := range batch {
+				r.done <- appendResult{first + uint64(i), err}
+			}
+			clear(batch)
+			batch = batch[:0]
+			if !open {
+				l.commitMu.Unlock()
+				return
 			}
 		}
-		first, err := l.commit(batch)
 		l.commitMu.Unlock()
-		for i, r := range batch {
-			r.done <- appendResult{first + uint64(i), err}
-		}
-		clear(batch)
 	}
+}
+
+// fill adds queued appends to batch until it holds target, waiting at most
+// linger for them; it reports false once the queue is closed.
+func (l *Log) fill(batch []*appendReq, target int, linger time.Duration, timer *time.Timer) ([]*appendReq, bool) {
+	target = min(target, l.maxBatch)
+	for len(batch) < l.maxBatch {
+		select {
+		case r, ok := <-l.reqs:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, r)
+			continue
+		default:
+		}
+		if len(batch) >= target || linger <= 0 {
+			return batch, true
+		}
+		timer.Reset(linger)
+		select {
+		case r, ok := <-l.reqs:
+			timer.Stop()
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, r)
+		case <-timer.C:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // commit appends the batch in one store transaction and returns the index

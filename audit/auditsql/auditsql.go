@@ -36,7 +36,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/bits"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -101,6 +103,9 @@ CREATE TABLE audit_checkpoints (
 // may share one database. Use [New].
 type Store struct {
 	db *sqldb.DB
+
+	mu      sync.Mutex
+	inserts [9]*sql.Stmt // INSERTs of 1, 2, 4, … 256 rows, prepared lazily
 }
 
 var (
@@ -125,8 +130,32 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 }
 
 // rowsPerInsert bounds the rows of one multi-row INSERT (8 parameters a row;
-// SQLite allows 32766 parameters).
+// SQLite allows 32766 parameters). It is a power of two.
 const rowsPerInsert = 256
+
+// insertStmt returns the prepared INSERT of n rows (n a power of two).
+func (s *Store) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	k := bits.Len(uint(n)) - 1
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st := s.inserts[k]; st != nil {
+		return st, nil
+	}
+	var q strings.Builder
+	q.WriteString("INSERT INTO audit_entries (seq, data, hashes, time_ns, actor, subject, resource, action) VALUES ")
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString("(?,?,?,?,?,?,?,?)")
+	}
+	st, err := s.db.DB.PrepareContext(ctx, s.db.Dialect.Rebind(q.String()))
+	if err != nil {
+		return nil, fmt.Errorf("auditsql: prepare insert: %w", err)
+	}
+	s.inserts[k] = st
+	return st, nil
+}
 
 // Append implements [audit.Store].
 func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
@@ -145,28 +174,29 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 		if len(recs) == 0 {
 			return nil
 		}
-		var q strings.Builder
 		args := make([]any, 0, 8*min(len(recs), rowsPerInsert))
-		for start := 0; start < len(recs); start += rowsPerInsert {
-			chunk := recs[start:min(start+rowsPerInsert, len(recs))]
-			q.Reset()
+		for start := 0; start < len(recs); {
+			// Insert in chunks of a power of two rows, each a statement
+			// prepared once per connection.
+			n := 1 << (bits.Len(uint(min(len(recs)-start, rowsPerInsert))) - 1)
+			chunk := recs[start : start+n]
 			args = args[:0]
-			q.WriteString("INSERT INTO audit_entries (seq, data, hashes, time_ns, actor, subject, resource, action) VALUES ")
 			for i := range chunk {
 				r := &chunk[i]
 				if r.Index != uint64(size)+uint64(start+i) || len(r.Hashes) == 0 {
 					return fmt.Errorf("auditsql: record %d does not follow size %d", r.Index, size)
 				}
-				if i > 0 {
-					q.WriteByte(',')
-				}
-				q.WriteString("(?,?,?,?,?,?,?,?)")
 				args = append(args, int64(r.Index), r.Data, packHashes(r.Hashes), r.Time.UnixNano(),
 					nullable(r.Actor), nullable(r.Subject), nullable(r.Resource), nullable(r.Action))
 			}
-			if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			stmt, err := s.insertStmt(ctx, n)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
 				return fmt.Errorf("auditsql: insert entries: %w", err)
 			}
+			start += n
 		}
 		if _, err := tx.Exec(ctx, "UPDATE audit_head SET size = ? WHERE id = 1", size+int64(len(recs))); err != nil {
 			return fmt.Errorf("auditsql: update head: %w", err)
