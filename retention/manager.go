@@ -59,6 +59,10 @@ type Options struct {
 	Counting Counting
 	// BatchSize is how many items a sweep claims at a time; zero means 100.
 	BatchSize int
+	// SweepWorkers is how many items of a batch a sweep deletes at once
+	// (deleters that call vendor APIs spend their time waiting); zero
+	// means 4. Results keep the claim order either way.
+	SweepWorkers int
 	// Service is the audit events' Service; empty means "retention".
 	Service string
 }
@@ -130,6 +134,9 @@ func New(store Store, opts *Options) (*Manager, error) {
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 100
+	}
+	if o.SweepWorkers <= 0 {
+		o.SweepWorkers = 4
 	}
 	if o.Service == "" {
 		o.Service = "retention"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/inferlabs/privkit/audit"
@@ -190,18 +191,58 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, holds []Hold, rep *
 			return nil
 		}
 		after = batch[len(batch)-1].ID
+		results := make([]SweepResult, len(batch))
+		done := make([]bool, len(batch))
+		failed := make([]bool, len(batch)) // store failure: state unknown, left to the lease
+		var (
+			mu       sync.Mutex
+			firstErr error
+			wg       sync.WaitGroup
+		)
+		sem := make(chan struct{}, m.opts.SweepWorkers)
 		for i, it := range batch {
-			if err := ctx.Err(); err != nil {
-				m.releaseAll(batch[i:])
-				return fmt.Errorf("retention: sweep: %w", err)
+			mu.Lock()
+			stop := firstErr != nil
+			mu.Unlock()
+			if stop || ctx.Err() != nil {
+				break
 			}
-			n++
-			res, err := m.processClaimed(ctx, it, holds, causeSweep)
-			if err != nil {
-				m.releaseAll(batch[i+1:])
-				return err
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				res, err := m.processClaimed(ctx, it, holds, causeSweep)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					failed[i] = true
+					if firstErr == nil {
+						firstErr = err
+					}
+					return
+				}
+				results[i], done[i] = res.sweepResult(it), true
+			}()
+		}
+		wg.Wait()
+		var undone []Item
+		for i, it := range batch {
+			if done[i] {
+				n++
+				rep.add(results[i])
+			} else if !failed[i] {
+				undone = append(undone, it)
 			}
-			rep.add(res.sweepResult(it))
+		}
+		if len(undone) > 0 {
+			m.releaseAll(undone)
+		}
+		if firstErr != nil {
+			return firstErr
+		}
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("retention: sweep: %w", err)
 		}
 	}
 }

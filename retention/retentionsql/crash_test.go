@@ -70,7 +70,7 @@ func crashManager(t testing.TB, db *sqldb.DB, now time.Time, instance string) *r
 	require.NoError(t, err)
 	m, err := retention.New(store, &retention.Options{
 		Now: func() time.Time { return now }, Instance: instance, Lease: time.Minute, DeleterTimeout: 30 * time.Second,
-		BatchSize: 3, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BatchSize: 3, SweepWorkers: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)
 	return m
