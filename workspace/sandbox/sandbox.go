@@ -239,6 +239,9 @@ func (s *Sandbox) Run(ctx context.Context, files Files, spec Spec) (*Result, err
 }
 
 func (s *Sandbox) run(ctx context.Context, files Files, spec *Spec, lim Limits) (*Result, error) {
+	if files == nil {
+		return nil, fmt.Errorf("%w: nil Files", ErrBadSpec)
+	}
 	argv, env, err := validate(spec)
 	if err != nil {
 		return nil, err
@@ -315,6 +318,9 @@ func (s *Sandbox) run(ctx context.Context, files Files, spec *Spec, lim Limits) 
 	if res.LimitHit == LimitNone {
 		res.LimitHit = classify(res, lim, stderr.tailBytes())
 	}
+	s.log.DebugContext(ctx, "sandbox: run finished",
+		"exit", res.ExitCode, "signal", int(res.Signal), "limit", res.LimitHit.String(),
+		"wall", res.Usage.Wall, "outputs", len(res.Outputs))
 	return res, nil
 }
 
@@ -359,6 +365,13 @@ func validate(spec *Spec) (argv, env []string, err error) {
 		}
 		seen[name] = true
 	}
+	for i, name := range spec.Inputs {
+		for d := path.Dir(name); d != "."; d = path.Dir(d) {
+			if seen[d] {
+				return nil, nil, fmt.Errorf("%w: input %d: inside another input", ErrBadSpec, i)
+			}
+		}
+	}
 	for i, p := range spec.Outputs {
 		if _, err := path.Match(p, ""); err != nil {
 			return nil, nil, fmt.Errorf("%w: output pattern %d: %w", ErrBadSpec, i, err)
@@ -382,7 +395,10 @@ func (s *Sandbox) record(ctx context.Context, files Files, spec *Spec, start tim
 	if s.opts.Auditor == nil {
 		return nil
 	}
-	user := files.User()
+	user := ""
+	if files != nil {
+		user = files.User()
+	}
 	e := audit.Event{
 		Time:    start,
 		Actor:   "user:" + user,

@@ -158,6 +158,7 @@ func TestRunRejectsBeforeRunning(t *testing.T) {
 		{"absolute input", sandbox.Spec{Inputs: []string{"/etc/passwd"}}, sandbox.ErrBadInput, "inputs are workspace names, not host paths"},
 		{"empty input", sandbox.Spec{Inputs: []string{""}}, sandbox.ErrBadInput, "empty name"},
 		{"duplicate input", sandbox.Spec{Inputs: []string{"a.csv", "a.csv"}}, sandbox.ErrBadSpec, "one file per name"},
+		{"nested input", sandbox.Spec{Inputs: []string{"a.csv/x", "a.csv"}}, sandbox.ErrBadSpec, "a file cannot also be a directory"},
 		{"relative argv", sandbox.Spec{Argv: []string{"python3"}}, sandbox.ErrBadSpec, "no PATH lookup: the command is explicit"},
 		{"bad env", sandbox.Spec{Env: []string{"NOEQUALS"}}, sandbox.ErrBadSpec, "environment entries are KEY=value"},
 		{"bad pattern", sandbox.Spec{Outputs: []string{"["}}, sandbox.ErrBadSpec, "output patterns must parse"},
@@ -179,12 +180,32 @@ func TestRunRejectsBeforeRunning(t *testing.T) {
 	}
 }
 
+func TestRunNilFiles(t *testing.T) {
+	t.Parallel()
+	_, err := sandbox.New(recordingEngine{t}, nil).Run(context.Background(), nil, sandbox.Spec{})
+	require.ErrorIs(t, err, sandbox.ErrBadSpec)
+}
+
 func TestRunAuditFailure(t *testing.T) {
 	t.Parallel()
 	a := &memAuditor{err: os.ErrClosed}
 	s := sandbox.New(recordingEngine{t}, &sandbox.Options{Auditor: a})
 	_, err := s.Run(context.Background(), newMemFiles("u", nil), sandbox.Spec{Inputs: []string{"missing"}})
 	require.ErrorIs(t, err, sandbox.ErrBadInput, "the run's own error wins")
+
+	s = sandbox.New(okEngine{}, &sandbox.Options{Auditor: a})
+	res, err := s.Run(context.Background(), newMemFiles("u", nil), sandbox.Spec{Code: []byte("pass")})
+	require.ErrorIs(t, err, os.ErrClosed, "a run that cannot be audited reports it")
+	require.NotNil(t, res, "the run happened: its result is returned too")
+	assert.Equal(t, 0, res.ExitCode)
+}
+
+// okEngine runs nothing and reports success.
+type okEngine struct{}
+
+func (okEngine) Check(context.Context) error { return nil }
+func (okEngine) Exec(context.Context, *sandbox.Job) (*sandbox.Exit, error) {
+	return &sandbox.Exit{}, nil
 }
 
 func TestBubblewrapMissing(t *testing.T) {
