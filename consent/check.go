@@ -121,9 +121,11 @@ const (
 	packMechSh  = 4
 )
 
-// reasonCodes lists the reasons by packed code.
-var reasonCodes = [...]Reason{ReasonError, ReasonNoticeOnly, ReasonGranted, ReasonDefaultOptOut,
-	ReasonNoConsent, ReasonDenied, ReasonGPC, ReasonConflict, ReasonNoticeChanged}
+// reasonCodes lists the reasons by packed code (4 bits, so 16 slots; the
+// unused ones read as ReasonError).
+var reasonCodes = [16]Reason{ReasonError, ReasonNoticeOnly, ReasonGranted, ReasonDefaultOptOut,
+	ReasonNoConsent, ReasonDenied, ReasonGPC, ReasonConflict, ReasonNoticeChanged,
+	ReasonError, ReasonError, ReasonError, ReasonError, ReasonError, ReasonError, ReasonError}
 
 // entry is the cached current state of one subject. It is a map value: the
 // answers of the first purposes (no GPC signal, the subject's own region)
@@ -165,6 +167,7 @@ func (m *Manager) buildEntry(history []Decision) *entry {
 		for c, reason := range reasonCodes {
 			if reason == r.Reason {
 				b |= uint64(c)
+				break
 			}
 		}
 		if r.Allowed {

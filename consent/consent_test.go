@@ -3,6 +3,7 @@ package consent_test
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"sync"
@@ -493,4 +494,102 @@ func TestSyncManyChanges(t *testing.T) {
 	ok, err = b.Allowed(ctx, "z", consent.Analytics)
 	require.NoError(t, err)
 	assert.False(t, ok, "after the bound, B reads all 1101 changes in batches and drops z")
+}
+
+// TestPackedAnswersMatchGeneralPath checks the hot path (answers packed
+// into the cache entry) against the general one (a context signal without
+// GPC forces it) over random histories.
+func TestPackedAnswersMatchGeneralPath(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	notices := []consent.Notice{
+		{Purpose: consent.Analytics, Version: 1, Language: "en"},
+		{Purpose: consent.Analytics, Version: 2, Language: "en", Material: true},
+	}
+	m, fake := newManager(t, consent.NewMemoryStore(), &consent.Options{Notices: notices})
+	rng := rand.New(rand.NewPCG(1, 2))
+	regions := []string{"", "DE", "US", "US-CA", "JP", "CH"}
+	purposes := []string{consent.Analytics, consent.Advertising, consent.ProductImprovement, consent.LLMProcessing}
+	methods := []consent.Method{consent.MethodAccept, consent.MethodReject, consent.MethodSettings, consent.MethodGPC, consent.MethodAPI, consent.MethodConfirm}
+	for s := range 60 {
+		subject := "r" + strconv.Itoa(s)
+		for range rng.IntN(6) {
+			mth := methods[rng.IntN(len(methods))]
+			granted := mth == consent.MethodAccept || mth == consent.MethodConfirm || (mth != consent.MethodReject && mth != consent.MethodGPC && rng.IntN(2) == 0)
+			p := purposes[rng.IntN(len(purposes))]
+			nv := 0
+			if p == consent.Analytics && granted {
+				nv = 1 + rng.IntN(2)
+			}
+			fake.Advance(time.Duration(rng.IntN(3)) * time.Second) // equal times happen too
+			_, err := m.Record(ctx, consent.Decision{Subject: subject, Purpose: p, Granted: granted, Method: mth,
+				NoticeVersion: nv, Region: regions[rng.IntN(len(regions))]})
+			require.NoError(t, err)
+		}
+		for _, p := range append(purposes, consent.Essential) {
+			fast, err := m.Check(ctx, subject, p)
+			require.NoError(t, err)
+			general, err := m.Check(consent.WithGPC(ctx, &consent.GPCResult{Subject: subject}), subject, p)
+			require.NoError(t, err)
+			assert.Equal(t, general.Allowed, fast.Allowed, "%s/%s", subject, p)
+			assert.Equal(t, general.Reason, fast.Reason, "%s/%s", subject, p)
+			assert.Equal(t, general.Mechanism, fast.Mechanism, "%s/%s", subject, p)
+			assert.Equal(t, general.Region, fast.Region, "%s/%s", subject, p)
+			assert.Equal(t, general.Record(), fast.Record(), "%s/%s", subject, p)
+		}
+	}
+}
+
+func TestStateAndSync(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	hidden := struct{ consent.Store }{consent.NewMemoryStore()}
+	a, _ := newManager(t, hidden, nil)
+	b, _ := newManager(t, hidden, nil)
+	_, err := a.Grant(ctx, "st", consent.Analytics, consent.Meta{Method: consent.MethodAccept, Region: "IT"})
+	require.NoError(t, err)
+	st, err := b.State(ctx, "st")
+	require.NoError(t, err)
+	require.Len(t, st, 5, "one answer per purpose, in registry order")
+	assert.Equal(t, consent.Essential, st[0].Purpose)
+	assert.True(t, st[1].Allowed)
+	assert.Equal(t, consent.ReasonNoConsent, st[2].Reason, "IT is opt-in")
+
+	_, err = a.Withdraw(ctx, "st", consent.Analytics, consent.Meta{})
+	require.NoError(t, err)
+	require.NoError(t, b.Sync(ctx), "Sync catches up at a known moment")
+	ok, err := b.Allowed(ctx, "st", consent.Analytics)
+	require.NoError(t, err)
+	assert.False(t, ok, "after Sync, B honours A's withdrawal without waiting for the bound")
+
+	require.NoError(t, b.Close())
+	require.ErrorIs(t, b.Sync(ctx), consent.ErrClosed)
+	_, err = b.State(ctx, "st")
+	require.ErrorIs(t, err, consent.ErrClosed)
+}
+
+func TestManyPurposes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	ps := consent.DefaultPurposes()
+	for i := range 7 {
+		ps = append(ps, consent.Purpose{Key: "extra_" + strconv.Itoa(i), Mechanism: consent.OptIn, GPC: true})
+	}
+	m, _ := newManager(t, consent.NewMemoryStore(), &consent.Options{Purposes: ps})
+	last := ps[len(ps)-1].Key // beyond the packed answers: the general path
+	_, err := m.Grant(ctx, "mp", last, consent.Meta{Method: consent.MethodAccept, Region: "US"})
+	require.NoError(t, err)
+	ok, err := m.Allowed(ctx, "mp", last)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = m.Allowed(ctx, "mp", "extra_0")
+	require.NoError(t, err)
+	assert.False(t, ok, "opt-in, not granted")
+	_, err = m.Withdraw(ctx, "mp", last, consent.Meta{})
+	require.NoError(t, err)
+	ok, err = m.Allowed(ctx, "mp", last)
+	require.NoError(t, err)
+	assert.False(t, ok)
+	_, err = m.Allowed(ctx, "mp", "extra_99")
+	require.ErrorIs(t, err, consent.ErrUnknownPurpose, "the map lookup of large registries fails closed too")
 }
