@@ -670,7 +670,7 @@ func TestRewrapAll(t *testing.T) {
 	k, err := NewKeyring(store, oldKEK, nil)
 	require.NoError(t, err)
 	cts := map[string][]byte{}
-	for i := range 600 { // more than one List page
+	for i := range 300 { // more than one List page (256)
 		id := fmt.Sprintf("src-%03d", i)
 		ct, err := k.Encrypt(ctx, id, []byte(id), nil)
 		require.NoError(t, err)
@@ -681,15 +681,15 @@ func TestRewrapAll(t *testing.T) {
 	require.NoError(t, err)
 
 	newKEK := newCountingKEK(t)
-	store.putsLeft.Store(250)
+	store.putsLeft.Store(120)
 	n, err := k.RewrapAll(ctx, newKEK)
 	require.Error(t, err, "the store fails part way")
 	assert.ErrorContains(t, err, "disk full")
-	assert.Equal(t, 250, n)
+	assert.Equal(t, 120, n)
 	store.putsLeft.Store(1 << 30)
 	m, err := k.RewrapAll(ctx, newKEK)
 	require.NoError(t, err, "a second run resumes")
-	assert.Equal(t, 599-250, m, "keysets already rewrapped are skipped")
+	assert.Equal(t, 299-120, m, "keysets already rewrapped are skipped")
 
 	after, _, err := mem.Get(ctx, "src-001")
 	require.NoError(t, err)
