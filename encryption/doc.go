@@ -19,8 +19,10 @@
 //   - [Keyring.Rotate], [Keyring.Reencrypt], [Keyring.ReencryptStream] and
 //     [Keyring.RewrapAll] rotate data keys and the KEK.
 //
-// Each data source gets, on first use, two Tink keysets: AES-256-GCM for
-// records and AES-256-GCM-HKDF with 1 MiB segments for streams. The store
+// Each data source gets, on first use, its keys: two Tink keysets, stored
+// together as one blob, AES-256-GCM for records and AES-256-GCM-HKDF with
+// 1 MiB segments for streams (Tink builds a primitive from keys of one
+// kind, so the two kinds cannot share a keyset). The store
 // only ever holds them as Tink encrypted keysets wrapped by the KEK, with
 // associated data binding the keyset to its use and to the data-source ID,
 // so a wrapped keyset copied to another source does not open. Unwrapped

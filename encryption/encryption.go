@@ -90,6 +90,14 @@ type KeyLister interface {
 	List(ctx context.Context, after string, limit int) ([]string, error)
 }
 
+// KeyListerFunc adapts a function to [KeyLister].
+type KeyListerFunc func(ctx context.Context, after string, limit int) ([]string, error)
+
+// List calls f(ctx, after, limit).
+func (f KeyListerFunc) List(ctx context.Context, after string, limit int) ([]string, error) {
+	return f(ctx, after, limit)
+}
+
 // Auditor records audit events. *audit.Log implements it.
 type Auditor interface {
 	Record(ctx context.Context, e audit.Event) error
