@@ -174,3 +174,22 @@ func TestExportProof(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, p.Decisions)
 }
+
+// FuzzProofJSON decodes arbitrary JSON as a Proof (Result and Mechanism
+// have their own decoders): no panic, and what decodes re-encodes.
+func FuzzProofJSON(f *testing.F) {
+	f.Add([]byte(`{"version":1,"subject":"s","current":[{"allowed":true,"reason":"granted","purpose":"analytics","mechanism":"opt-in","region":"DE","record":{"seq":3,"subject":"s","purpose":"analytics","granted":true,"method":"accept","time":"2026-03-01T12:00:00Z"}}]}`))
+	f.Add([]byte(`{"current":[{"mechanism":"sideways"}]}`))
+	f.Add([]byte(`{"current":[{"record":null}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var p consent.Proof
+		if err := json.Unmarshal(data, &p); err != nil {
+			return
+		}
+		for _, r := range p.Current {
+			_ = r.Record()
+		}
+		_, err := json.Marshal(p)
+		require.NoError(t, err, "a decoded proof encodes again")
+	})
+}

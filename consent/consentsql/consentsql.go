@@ -18,7 +18,11 @@
 //
 // Use [New] with a *sql.DB from privkit.OpenSQLite or privkit.OpenPostgres.
 // Tables are prefixed consent_ so that other privkit backends can share the
-// database.
+// database. Times are stored as UTC nanoseconds, IP addresses only as the
+// Manager truncated them. The Store never updates or deletes a decision:
+// consent records are the proof a controller must be able to show, and
+// erasing them (if a host's policy asks for it) is a deliberate SQL
+// statement of the host's, followed by privkit.CheckpointSQLite on SQLite.
 package consentsql
 
 import (
