@@ -37,6 +37,9 @@ const (
 	// MethodConfirm: the subject confirmed an opt-in that a GPC signal
 	// overrode (see [ReasonConflict]). Grants only; a confirmed grant
 	// stands against later GPC signals until the subject decides again.
+	// Record any grant the subject makes while their browser sends GPC
+	// this way: a grant with another method is overridden again by the
+	// next GPC request.
 	MethodConfirm Method = "confirm"
 )
 
