@@ -14,7 +14,8 @@ import (
 // ImportZip unpacks a zip archive (typically of CSV files) of size bytes
 // into the workspace, all or nothing: if any entry fails, no file of the
 // archive remains. Each regular file entry becomes a file named by its base
-// name (folders in the archive are flattened); directory entries and
+// name (folders in the archive are flattened), replacing a workspace file
+// of that name as [Workspace.Create] does; directory entries and
 // macOS resource forks ("__MACOSX/") are skipped. It returns the new files
 // sorted as in the archive.
 //

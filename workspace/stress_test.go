@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -74,7 +75,7 @@ func TestUseRacingJanitor(t *testing.T) {
 		e.clock.Advance(25 * time.Minute)
 		_, err := e.m.Sweep(ctx)
 		require.NoError(t, err)
-		time.Sleep(time.Millisecond) // let the users run; no TTL depends on it
+		runtime.Gosched() // let the users run
 	}
 	close(stop)
 	wg.Wait()

@@ -9,6 +9,8 @@ import (
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
 	"github.com/tink-crypto/tink-go/v2/tink"
+
+	"github.com/inferlabs/privkit/workspace"
 )
 
 // Cipher is a [workspace.Cipher] for tests: one Tink AES-256-GCM-HKDF
@@ -20,6 +22,8 @@ type Cipher struct {
 	keys     map[string]tink.StreamingAEAD
 	shredded map[string]int
 }
+
+var _ workspace.Cipher = (*Cipher)(nil)
 
 // NewCipher returns an empty Cipher.
 func NewCipher() *Cipher {
