@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
@@ -53,6 +54,26 @@ func Run(t *testing.T, newStore func(t *testing.T) encryption.KeyStore) {
 			t.Fatalf("update of an absent source = %v, want ErrConflict", err)
 		}
 		expectGet(t, s, "src", w2, 2)
+	})
+
+	t.Run("OddIDs", func(t *testing.T) {
+		s := newStore(t)
+		ids := []string{"a'b", `a"b`, "100%_x", "é/ü/中", "semi;colon--", " spaced ", strings.Repeat("é", encryption.MaxSourceIDLen/2)}
+		for i, id := range ids {
+			mustPut(t, s, id, 0, fmt.Appendf(nil, "k%d", i))
+		}
+		for i, id := range ids {
+			expectGet(t, s, id, fmt.Appendf(nil, "k%d", i), 1)
+		}
+		if err := s.Shred(ctx, ids[0]); err != nil {
+			t.Fatal(err)
+		}
+		for i, id := range ids[1:] {
+			expectGet(t, s, id, fmt.Appendf(nil, "k%d", i+1), 1) // shredding one touches no other
+		}
+		if _, _, err := s.Get(ctx, "a"); !errors.Is(err, encryption.ErrUnknownSource) {
+			t.Fatalf("Get of a prefix of a stored ID = %v, want ErrUnknownSource", err)
+		}
 	})
 
 	t.Run("SlicesNotRetained", func(t *testing.T) {

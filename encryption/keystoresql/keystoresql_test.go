@@ -3,7 +3,9 @@ package keystoresql_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -173,4 +175,18 @@ func TestTwoInstancesPostgres(t *testing.T) {
 	require.NoError(t, err)
 	_, err = k3.Decrypt(ctx, "shared", cts[0], nil)
 	assert.ErrorIs(t, err, encryption.ErrShredded)
+}
+
+func TestNewRejectsBadHandles(t *testing.T) {
+	ctx := context.Background()
+	_, err := keystoresql.New(ctx, nil)
+	assert.Error(t, err, "nil handle")
+
+	// A SQLite database opened without secure_delete cannot promise that a
+	// shred leaves no bytes behind.
+	plain, err := sql.Open("sqlite", filepath.Join(t.TempDir(), "plain.db"))
+	require.NoError(t, err)
+	defer plain.Close()
+	_, err = keystoresql.New(ctx, plain)
+	assert.ErrorIs(t, err, sqldb.ErrSQLiteSettings)
 }
