@@ -218,6 +218,9 @@ func testProofs(t *testing.T, s audit.Store) {
 		want, err := tlog.TreeHash(int64(size), hr)
 		require.NoError(t, err)
 		require.Equal(t, want, roots[size], "root of size %d agrees with tlog", size)
+	}
+	// Proofs at the sizes around powers of two, where the algorithms branch.
+	for _, size := range []uint64{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 37} {
 		for i := uint64(0); i < size; i++ {
 			p, err := l.InclusionProof(ctx, i, size)
 			require.NoError(t, err)
@@ -225,7 +228,10 @@ func testProofs(t *testing.T, s audit.Store) {
 			require.NoError(t, audit.VerifyInclusion(i, size, hashes[i], roots[size], p))
 			require.Error(t, audit.VerifyInclusion(i, size, hashes[(i+1)%n], roots[size], p), "another leaf is not proven")
 		}
-		for old := uint64(1); old <= size; old++ {
+		for _, old := range []uint64{1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 37} {
+			if old > size {
+				break
+			}
 			p, err := l.ConsistencyProof(ctx, old, size)
 			require.NoError(t, err)
 			require.NoError(t, tlog.CheckTree(p, int64(size), roots[size], int64(old), roots[old]), "tlog accepts consistency %d->%d", old, size)
