@@ -119,3 +119,25 @@ func TestBreakOutOfHangingStream(t *testing.T) {
 	}
 	// goleak in TestMain checks that no goroutine of the call is left.
 }
+
+func TestPromptHash(t *testing.T) {
+	t.Parallel()
+	p := &llmtest.Provider{ProviderName: "p"}
+	rec := &llmtest.Auditor{}
+	c, err := llm.New([]llm.Provider{p}, &llm.Options{Auditor: rec})
+	require.NoError(t, err)
+	hash := func(conv *llm.Conversation, req *llm.Request) string {
+		_, err := conv.Chat(context.Background(), req)
+		require.NoError(t, err)
+		evs := rec.Events()
+		h, _ := llmtest.Attr(evs[len(evs)-1], "prompt_sha256")
+		return h
+	}
+	a := hash(c.Conversation("a"), userMsg("mail "+email))
+	b := hash(c.Conversation("b"), userMsg("mail "+email))
+	other := hash(c.Conversation("c"), userMsg("mail bob@example.org"))
+	sys := hash(c.Conversation("d"), &llm.Request{Messages: []llm.Message{{Role: llm.RoleSystem, Content: "mail " + email}}})
+	assert.Equal(t, a, b, "the hash is of the redacted prompt: equal prompts hash equal")
+	assert.Equal(t, a, other, "different addresses redact to the same placeholder, so the hash reveals nothing about them")
+	assert.NotEqual(t, a, sys, "the role is part of the hash")
+}

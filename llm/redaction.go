@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"hash"
-	"io"
 	"strconv"
 )
 
@@ -102,27 +100,35 @@ func (cv *Conversation) restoreToolCalls(calls []ToolCall) []ToolCall {
 	return out
 }
 
-// promptHash is the SHA-256 of the redacted prompt: each message's role,
-// tool fields and content, length-prefixed so that no two prompts share an
-// encoding.
+// promptHash is the SHA-256 of the redacted prompt: the model and each
+// message's role, tool fields and content, length-prefixed so that no two
+// prompts share an encoding.
 func promptHash(req *Request) string {
-	h := sha256.New()
-	var num [24]byte
-	field := func(h hash.Hash, s string) {
-		h.Write(append(strconv.AppendInt(num[:0], int64(len(s)), 10), ':'))
-		io.WriteString(h, s)
-	}
-	field(h, req.Model)
+	n := len(req.Model) + 8
 	for _, m := range req.Messages {
-		field(h, string(m.Role))
-		field(h, m.Name)
-		field(h, m.ToolCallID)
-		field(h, m.Content)
+		n += len(m.Role) + len(m.Name) + len(m.ToolCallID) + len(m.Content) + 32
 		for _, tc := range m.ToolCalls {
-			field(h, tc.ID)
-			field(h, tc.Name)
-			field(h, string(tc.Arguments))
+			n += len(tc.ID) + len(tc.Name) + len(tc.Arguments) + 24
 		}
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	buf := make([]byte, 0, n)
+	field := func(s string) {
+		buf = strconv.AppendInt(buf, int64(len(s)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, s...)
+	}
+	field(req.Model)
+	for _, m := range req.Messages {
+		field(string(m.Role))
+		field(m.Name)
+		field(m.ToolCallID)
+		field(m.Content)
+		for _, tc := range m.ToolCalls {
+			field(tc.ID)
+			field(tc.Name)
+			field(string(tc.Arguments))
+		}
+	}
+	sum := sha256.Sum256(buf)
+	return hex.EncodeToString(sum[:])
 }
