@@ -50,7 +50,11 @@ func (p *Pseudonymizer) Pseudonym(domain, id string) string {
 
 // IP returns the pseudonym of addr in the domain "ip". An IPv4-mapped IPv6
 // address and its IPv4 form give the same pseudonym; a zone is ignored.
+// The zero (invalid) Addr gives "".
 func (p *Pseudonymizer) IP(addr netip.Addr) string {
+	if !addr.IsValid() {
+		return ""
+	}
 	return p.Pseudonym("ip", addr.Unmap().WithZone("").String())
 }
 

@@ -43,6 +43,7 @@ func TestPseudonymIP(t *testing.T) {
 	assert.Equal(t, p.IP(v4), p.IP(mapped), "IPv4-mapped IPv6 is the same address")
 	assert.Equal(t, p.Pseudonym("ip", "192.0.2.33"), p.IP(v4))
 	assert.Equal(t, p.IP(netip.MustParseAddr("fe80::1")), p.IP(netip.MustParseAddr("fe80::1%eth0")), "zone ignored")
+	assert.Empty(t, p.IP(netip.Addr{}), "no pseudonym for no address")
 }
 
 func TestTruncateIP(t *testing.T) {
