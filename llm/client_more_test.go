@@ -141,3 +141,36 @@ func TestPromptHash(t *testing.T) {
 	assert.Equal(t, a, other, "different addresses redact to the same placeholder, so the hash reveals nothing about them")
 	assert.NotEqual(t, a, sys, "the role is part of the hash")
 }
+
+func TestRequirementsCombine(t *testing.T) {
+	t.Parallel()
+	us := &llmtest.Provider{ProviderName: "us", ProviderFacts: llm.Facts{RetentionDays: 10, TrainsOnData: llm.No, Regions: []string{"us"}}}
+	eu := &llmtest.Provider{ProviderName: "eu", ProviderFacts: llm.Facts{RetentionDays: 30, TrainsOnData: llm.No, Regions: []string{"eu"}}}
+	c, err := llm.New([]llm.Provider{us, eu}, &llm.Options{Requirements: llm.Requirements{Regions: []string{"eu", "us"}, MaxRetentionDays: 60}})
+	require.NoError(t, err)
+	conv := c.Conversation("s")
+	tests := []struct {
+		name string
+		req  llm.Requirements
+		want string // provider that answers, or "" for a refusal
+		why  string
+	}{
+		{"client only", llm.Requirements{}, "us", "the client's requirements alone admit both; order decides"},
+		{"request narrows regions", llm.Requirements{Regions: []string{"eu"}}, "eu", "regions allowed by both client and request"},
+		{"disjoint regions", llm.Requirements{Regions: []string{"apac"}}, "", "no region is allowed by both"},
+		{"stricter retention wins", llm.Requirements{MaxRetentionDays: 20}, "us", "the smaller maximum applies"},
+		{"looser retention ignored", llm.Requirements{MaxRetentionDays: 90, Regions: []string{"eu"}}, "eu", "the client's 60 days still apply and eu keeps 30"},
+		{"both strict", llm.Requirements{MaxRetentionDays: 20, Regions: []string{"eu"}}, "", "eu keeps too long, us is outside the region"},
+	}
+	for _, tt := range tests {
+		req := userMsg("hi")
+		req.Requirements = tt.req
+		resp, err := conv.Chat(context.Background(), req)
+		if tt.want == "" {
+			assert.ErrorIs(t, err, llm.ErrPolicy, tt.name+": "+tt.why)
+			continue
+		}
+		require.NoError(t, err, tt.name)
+		assert.Equal(t, tt.want, resp.Provider, tt.name+": "+tt.why)
+	}
+}
