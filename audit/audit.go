@@ -99,8 +99,6 @@ type Log struct {
 	front       *frontier // cache of the tree's right edge
 	inline      appendReq
 	inlineBatch []*appendReq
-	cpMu        sync.Mutex
-	cpN         uint64 // size of the last periodic checkpoint + 1 (0 = none)
 }
 
 type appendReq struct {

@@ -74,12 +74,6 @@ func loadFrontier(n uint64, hr tlog.HashReader) (*frontier, error) {
 	return f, nil
 }
 
-func (f *frontier) clone() *frontier {
-	c := *f
-	c.nodes = append(make([]tlog.Hash, 0, 64), f.nodes...)
-	return &c
-}
-
 // add appends leaf hash h as leaf f.n and appends to dst the stored hashes
 // it completes, in tlog.StoredHashes order.
 func (f *frontier) add(h tlog.Hash, dst []tlog.Hash) []tlog.Hash {
