@@ -18,7 +18,6 @@ import (
 )
 
 // Exec runs job under bwrap. See [Engine.Exec].
-// Exec runs job under bwrap. See [Engine.Exec].
 func (b *Bubblewrap) Exec(ctx context.Context, job *Job) (exit *Exit, err error) {
 	lim := job.Limits
 	args := b.args(lim)

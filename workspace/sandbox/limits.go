@@ -25,7 +25,9 @@ type Limits struct {
 	// Files is how many files each process may hold open (RLIMIT_NOFILE).
 	Files int
 	// Scratch is the size of the run's tmpfs in bytes: inputs, code,
-	// outputs and temporary files together.
+	// outputs and temporary files together. (bubblewrap bounds the tmpfs's
+	// bytes, not its number of files: empty files cost kernel memory until
+	// the run ends.)
 	Scratch int64
 	// Output caps stdout and stderr, each, in bytes. A stream that grows
 	// past it stops the run with [LimitOutput].

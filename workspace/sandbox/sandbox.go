@@ -135,8 +135,12 @@ type Spec struct {
 	// anything starts, with [ErrBadInput].
 	Inputs []string
 	// Outputs are path.Match patterns, relative to [OutputDir], of the files
-	// to write back into the workspace under the same relative name. Outputs
-	// are collected only when the command exits with status 0.
+	// to write back into the workspace under the same relative name (which
+	// must be a valid workspace name). Outputs are collected only when the
+	// command exits with status 0, one file at a time; if writing one fails,
+	// Run returns the error and the files already written stay. Code in the
+	// sandbox can tamper with the collection of its own outputs (not with
+	// anyone else's): treat outputs as the user's data, never as trusted.
 	Outputs []string
 	// Limits override the [Options] limits field by field.
 	Limits Limits
@@ -295,7 +299,7 @@ func (s *Sandbox) run(ctx context.Context, files Files, spec *Spec, lim Limits) 
 
 	exit, err := s.engine.Exec(runCtx, job)
 	if err != nil {
-		if cause := context.Cause(runCtx); ctx.Err() != nil && errors.Is(cause, ctx.Err()) {
+		if ctx.Err() != nil {
 			return nil, fmt.Errorf("sandbox: run: %w", context.Cause(ctx))
 		}
 		return nil, err
