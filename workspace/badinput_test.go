@@ -18,6 +18,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/inferlabs/privkit/workspace"
+	"github.com/inferlabs/privkit/workspace/workspacetest"
 )
 
 type corpusCase struct {
@@ -318,4 +319,21 @@ func FuzzValidName(f *testing.F) {
 			t.Fatalf("accepted look-alike %q", got)
 		}
 	})
+}
+
+func TestRootLayoutChecks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	real := t.TempDir()
+	link := filepath.Join(t.TempDir(), "link")
+	require.NoError(t, os.Symlink(real, link))
+	m, err := workspace.New(ctx, link, workspacetest.NewCipher(), workspace.NewMemoryStore(), &workspace.Options{JanitorInterval: -1})
+	require.NoError(t, err, "a root configured through a symlink is fine")
+	require.NoError(t, m.Close())
+
+	// A planted symlink in place of root/ws is refused.
+	root := t.TempDir()
+	require.NoError(t, os.Symlink(t.TempDir(), filepath.Join(root, "ws")))
+	_, err = workspace.New(ctx, root, workspacetest.NewCipher(), workspace.NewMemoryStore(), &workspace.Options{JanitorInterval: -1})
+	assert.Error(t, err, "root/ws must be a real directory")
 }

@@ -108,7 +108,15 @@ func New(ctx context.Context, root string, cipher Cipher, store Store, opts *Opt
 		}
 		m.node = h
 	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("workspace: create root: %w", err)
+	}
+	// The root path is the host's configuration and may go through
+	// symlinks; everything below it must be real directories.
 	abs, err := filepath.Abs(root)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("workspace: root: %w", err)
 	}
