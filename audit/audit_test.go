@@ -2,13 +2,16 @@ package audit_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -95,4 +98,130 @@ func TestAppendCheckpointProofs(t *testing.T) {
 	require.NoError(t, err)
 	assert.EqualValues(t, 100, res.Size)
 	assert.Equal(t, c.Root, res.Root)
+}
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// TestCloseWhileAppending closes a log under concurrent appends: every
+// append either succeeds, and is then in the log, or returns ErrClosed;
+// none hangs, and the log's goroutines are gone (goleak checks in TestMain).
+func TestCloseWhileAppending(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	k := newKeys(t, "audit.example.com/close")
+	s := audit.NewMemoryStore()
+	l, err := audit.Open(ctx, s, k.signer, &audit.Options{CheckpointInterval: time.Millisecond})
+	require.NoError(t, err)
+	var mu sync.Mutex
+	var ok []uint64
+	var wg sync.WaitGroup
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				idx, err := l.Append(ctx, event(w*1000+i))
+				if err != nil {
+					assert.ErrorIs(t, err, audit.ErrClosed)
+					return
+				}
+				mu.Lock()
+				ok = append(ok, idx)
+				mu.Unlock()
+			}
+		}()
+	}
+	for {
+		mu.Lock()
+		n := len(ok)
+		mu.Unlock()
+		if n > 200 {
+			break
+		}
+		runtime.Gosched()
+	}
+	require.NoError(t, l.Close())
+	wg.Wait()
+	size, err := s.Size(ctx)
+	require.NoError(t, err)
+	assert.EqualValues(t, len(ok), size, "every acknowledged append, and only those, is in the log")
+	_, err = audit.Verify(ctx, s, &audit.VerifyOptions{Verifier: k.verifier})
+	require.NoError(t, err)
+	_, err = l.Query(ctx, audit.Query{Reader: "x:y"})
+	require.ErrorIs(t, err, audit.ErrClosed)
+	_, err = l.InclusionProof(ctx, 0, 1)
+	require.ErrorIs(t, err, audit.ErrClosed)
+}
+
+// failingStore fails every append after the first n.
+type failingStore struct {
+	*audit.MemoryStore
+	n int
+}
+
+func (f *failingStore) Append(ctx context.Context, fn audit.AppendFunc) error {
+	if f.n <= 0 {
+		return errors.New("disk full")
+	}
+	f.n--
+	return f.MemoryStore.Append(ctx, fn)
+}
+
+func TestStoreFailure(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	k := newKeys(t, "audit.example.com/fail")
+	s := &failingStore{MemoryStore: audit.NewMemoryStore(), n: 2}
+	l, err := audit.Open(ctx, s, k.signer, nil)
+	require.NoError(t, err)
+	defer l.Close()
+	for i := range 2 {
+		_, err := l.Append(ctx, event(i))
+		require.NoError(t, err)
+	}
+	_, err = l.Append(ctx, event(2))
+	require.ErrorContains(t, err, "disk full", "a store failure reaches the appender")
+	require.Error(t, l.Record(ctx, event(3)))
+	s.n = 5
+	idx, err := l.Append(ctx, event(4))
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, idx, "a failed batch leaves no gap")
+	_, err = audit.Verify(ctx, s.MemoryStore, &audit.VerifyOptions{Verifier: k.verifier})
+	require.NoError(t, err)
+}
+
+func TestOpenBadArguments(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	k := newKeys(t, "audit.example.com/open")
+	_, err := audit.Open(ctx, nil, k.signer, nil)
+	assert.Error(t, err)
+	_, err = audit.Open(ctx, audit.NewMemoryStore(), nil, nil)
+	assert.Error(t, err)
+	_, err = audit.Open(ctx, audit.NewMemoryStore(), k.signer, &audit.Options{Origin: "two\nlines"})
+	assert.ErrorIs(t, err, audit.ErrMalformedCheckpoint)
+	l, err := audit.Open(ctx, audit.NewMemoryStore(), k.signer, &audit.Options{Origin: "audit.example.com/other"})
+	require.NoError(t, err)
+	defer l.Close()
+	msg, err := l.Checkpoint(ctx)
+	require.NoError(t, err)
+	_, err = audit.VerifyCheckpoint(msg, "audit.example.com/other", k.verifier)
+	require.NoError(t, err, "Options.Origin names the log in its checkpoints")
+	_, err = audit.VerifyCheckpoint(msg, "", k.verifier)
+	require.ErrorIs(t, err, audit.ErrCheckpointOrigin)
+}
+
+func TestAppendContext(t *testing.T) {
+	t.Parallel()
+	l, _ := newLog(t, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	// Uncontended appends commit inline and ignore ctx; a queued append
+	// honours it. Either way the call returns.
+	_, err := l.Append(ctx, event(1))
+	if err != nil {
+		require.ErrorIs(t, err, context.Canceled)
+	}
 }
