@@ -70,3 +70,26 @@ func TestFleetTakeoverAndRemoteDelete(t *testing.T) {
 	assert.ErrorIs(t, err, workspace.ErrExpired, "the owning node learns the workspace is gone")
 	assert.False(t, exists(wa2.Dir()), "and removes its directory")
 }
+
+func TestNodeNameKeptWithRoot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root, store, cipher := t.TempDir(), workspace.NewMemoryStore(), workspacetest.NewCipher()
+	m, err := workspace.New(ctx, root, cipher, store, &workspace.Options{JanitorInterval: -1, Node: "node-a"})
+	require.NoError(t, err)
+	ws, err := m.Open(ctx, "u_1")
+	require.NoError(t, err)
+	require.NoError(t, m.Close())
+
+	// A restart without Node (a container with a new host name) keeps the
+	// root's node, so its workspaces are not mistaken for orphans.
+	m, err = workspace.New(ctx, root, cipher, store, &workspace.Options{JanitorInterval: -1})
+	require.NoError(t, err)
+	assert.Equal(t, "node-a", m.Node())
+	assert.True(t, exists(ws.Dir()), "the workspace survived the restart")
+	require.NoError(t, m.Close())
+
+	_, err = workspace.New(ctx, root, cipher, store, &workspace.Options{JanitorInterval: -1, Node: "node-b"})
+	assert.ErrorContains(t, err, "belongs to node", "a root cannot change hands silently")
+	assert.True(t, exists(ws.Dir()))
+}

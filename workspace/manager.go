@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 	"unicode"
@@ -101,13 +102,6 @@ func New(ctx context.Context, root string, cipher Cipher, store Store, opts *Opt
 	if m.activity <= 0 {
 		m.activity = time.Minute
 	}
-	if m.node == "" {
-		h, err := os.Hostname()
-		if err != nil || h == "" {
-			h = "local"
-		}
-		m.node = h
-	}
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("workspace: create root: %w", err)
 	}
@@ -129,6 +123,9 @@ func New(ctx context.Context, root string, cipher Cipher, store Store, opts *Opt
 			return nil, fmt.Errorf("workspace: root: %s is not a directory", filepath.Base(d))
 		}
 	}
+	if m.node, err = nodeName(abs, opts.Node); err != nil {
+		return nil, err
+	}
 	if err := m.recover(ctx); err != nil {
 		return nil, err
 	}
@@ -148,6 +145,57 @@ func New(ctx context.Context, root string, cipher Cipher, store Store, opts *Opt
 		go m.janitor(jctx, interval)
 	}
 	return m, nil
+}
+
+// nodeName returns the node that owns the root directory at abs, recorded
+// in abs/node at the first start: a root must keep its node name, or its
+// workspaces would look like orphans (a container's host name changes at
+// every restart). want, if set, must match the recorded name.
+func nodeName(abs, want string) (string, error) {
+	path := filepath.Join(abs, "node")
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		have := strings.TrimSpace(string(b))
+		if have == "" {
+			return "", errors.New("workspace: root's node file is empty")
+		}
+		if want != "" && want != have {
+			return "", fmt.Errorf("workspace: root belongs to node %q, not %q", have, want)
+		}
+		return have, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("workspace: read node name: %w", err)
+	}
+	if want == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			h = "local"
+		}
+		want = h
+	}
+	if strings.ContainsAny(want, "\n\r\x00") || len(want) > 255 {
+		return "", errors.New("workspace: invalid node name")
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(want+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("workspace: write node name: %w", err)
+	}
+	f, err := os.Open(tmp)
+	if err == nil {
+		err = f.Sync()
+		f.Close()
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err == nil {
+		err = syncDir(abs)
+	}
+	if err != nil {
+		return "", fmt.Errorf("workspace: write node name: %w", err)
+	}
+	return want, nil
 }
 
 // Node returns the name of this manager's node.

@@ -120,11 +120,13 @@ type Plan struct {
 // DefaultPlans returns the plans drawn from the privacy policy: "free"
 // (idle TTL 1 hour, each file at most 1 hour old, 100 MiB, 100 files, a
 // warning 10 minutes before expiry) and "paid" (idle TTL 7 days, each file
-// at most 7 days old, 10 GiB, 10 000 files, a warning a day before).
+// at most 7 days old, 10 GiB, 1000 files, a warning a day before). Each
+// change rewrites the workspace's encrypted manifest, so keep MaxFiles in
+// the thousands.
 func DefaultPlans() map[string]Plan {
 	return map[string]Plan{
 		PlanFree: {IdleTTL: time.Hour, MaxFileAge: time.Hour, MaxBytes: 100 << 20, MaxFiles: 100, WarnBefore: 10 * time.Minute},
-		PlanPaid: {IdleTTL: 7 * 24 * time.Hour, MaxFileAge: 7 * 24 * time.Hour, MaxBytes: 10 << 30, MaxFiles: 10000, WarnBefore: 24 * time.Hour},
+		PlanPaid: {IdleTTL: 7 * 24 * time.Hour, MaxFileAge: 7 * 24 * time.Hour, MaxBytes: 10 << 30, MaxFiles: 1000, WarnBefore: 24 * time.Hour},
 	}
 }
 
@@ -191,7 +193,10 @@ type Options struct {
 	// (hand the event to a channel or queue instead).
 	OnEvent func(Event)
 	// Node names this instance in a fleet sharing one store. The manager
-	// deletes only directories of its own node. Empty means the host name.
+	// deletes only directories of its own node. The name is recorded in
+	// root/node at the first start and kept: empty means the recorded
+	// name, or the host name at the first start; a name other than the
+	// recorded one is an error.
 	Node string
 	// Archive bounds archive imports.
 	Archive ArchiveLimits
