@@ -51,7 +51,7 @@ type Manager struct {
 
 // New returns a Manager over the directory root, creating it (mode 0700)
 // if needed. Workspaces live in root/ws/<ID>; root/trash holds directories
-// being deleted. cipher encrypts every file and the metadata; store keeps
+// being deleted; root/node records the node that owns the root. cipher encrypts every file and the metadata; store keeps
 // the workspace records.
 //
 // New first finishes what a previous process left: it empties the trash,
