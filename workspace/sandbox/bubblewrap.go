@@ -52,6 +52,11 @@ const nobody = 65534
 // on an unprivileged user. That needs unprivileged user namespaces, as
 // running as any other user does.
 //
+// Each Exec marks every descriptor of the host process above stderr
+// close-on-exec, so that none it inherited without the flag leaks into a
+// sandbox; the host's own children no longer inherit such descriptors
+// either.
+//
 // The zero value is ready to use. A Bubblewrap is safe for concurrent use.
 type Bubblewrap struct {
 	// Path is the bwrap binary. Empty means [DefaultBubblewrapPath].

@@ -102,6 +102,12 @@ type Auditor interface {
 	Record(ctx context.Context, e audit.Event) error
 }
 
+// AuditorFunc adapts a function to [Auditor].
+type AuditorFunc func(ctx context.Context, e audit.Event) error
+
+// Record calls f.
+func (f AuditorFunc) Record(ctx context.Context, e audit.Event) error { return f(ctx, e) }
+
 // Options configure a [Sandbox]. The zero value (or nil) is usable.
 type Options struct {
 	// Auditor receives one event per run. Nil records nothing.

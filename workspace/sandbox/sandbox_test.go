@@ -200,6 +200,19 @@ func TestRunAuditFailure(t *testing.T) {
 	assert.Equal(t, 0, res.ExitCode)
 }
 
+func TestAuditorFunc(t *testing.T) {
+	t.Parallel()
+	var got []audit.Event
+	s := sandbox.New(okEngine{}, &sandbox.Options{Auditor: sandbox.AuditorFunc(func(_ context.Context, e audit.Event) error {
+		got = append(got, e)
+		return nil
+	})})
+	_, err := s.Run(context.Background(), newMemFiles("u_f", nil), sandbox.Spec{Code: []byte("pass")})
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "user:u_f", got[0].Actor)
+}
+
 // okEngine runs nothing and reports success.
 type okEngine struct{}
 

@@ -56,7 +56,8 @@ func TestRunOverRealWorkspace(t *testing.T) {
 	require.NoError(t, err)
 
 	code := `
-import csv, glob
+import csv, glob, os
+assert not os.path.exists(` + "\"" + root + "\"" + `), "the workspace root is not visible"
 rows = list(csv.DictReader(open("/work/in/labs.csv")))
 mean = sum(float(r["glucose"]) for r in rows) / len(rows)
 open("/work/out/summary.txt", "w").write(f"n={len(rows)} mean-glucose={mean:.2f}\n")
