@@ -43,39 +43,63 @@ func TestMigrateTwice(t *testing.T) {
 	})
 }
 
-// TestManagerRestartOnSQLite runs a manager on the SQLite store, restarts
-// it on the same file after its workspaces expired, and checks the
-// deleted record is gone from every file of the database.
-func TestManagerRestartOnSQLite(t *testing.T) {
+// TestManagerRestart runs a manager on each SQL store, restarts it after
+// one workspace expired and another did not, and checks the expired one is
+// gone (on SQLite: from every file of the database) and the live one
+// intact.
+func TestManagerRestart(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	db, path := sqldbtest.SQLitePath(t)
-	store := newStore(t, db)
-	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	root, cipher := t.TempDir(), workspacetest.NewCipher()
-	opts := &workspace.Options{Now: fake.Now, JanitorInterval: -1, Node: "n1"}
-	m, err := workspace.New(ctx, root, cipher, store, opts)
-	require.NoError(t, err)
-	ws, err := m.Open(ctx, "u_sqlite_pseudonym_7f3a")
-	require.NoError(t, err)
-	_, err = ws.Create(ctx, "a.csv", strings.NewReader("a,b\n1,2\n"))
-	require.NoError(t, err)
-	require.NoError(t, m.Close())
-
-	fake.Advance(2 * time.Hour)
-	m, err = workspace.New(ctx, root, cipher, store, opts)
-	require.NoError(t, err)
-	defer m.Close()
-	_, err = store.Get(ctx, "u_sqlite_pseudonym_7f3a")
-	assert.ErrorIs(t, err, workspace.ErrNotFound, "restart deleted the expired workspace's record")
-	for _, p := range []string{path, path + "-wal"} {
-		b, err := os.ReadFile(p)
-		if os.IsNotExist(err) {
-			continue
-		}
+	run := func(t *testing.T, db *sqldb.DB, files []string) {
+		ctx := context.Background()
+		store := newStore(t, db)
+		fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		root, cipher := t.TempDir(), workspacetest.NewCipher()
+		opts := &workspace.Options{Now: fake.Now, JanitorInterval: -1, Node: "n1",
+			PlanResolver: func(ctx context.Context, user string) (string, error) {
+				if user == "u_paid" {
+					return workspace.PlanPaid, nil
+				}
+				return workspace.PlanFree, nil
+			}}
+		m, err := workspace.New(ctx, root, cipher, store, opts)
 		require.NoError(t, err)
-		assert.NotContains(t, string(b), "u_sqlite_pseudonym_7f3a", "secure_delete and the WAL checkpoint leave no copy in %s", p)
+		ws, err := m.Open(ctx, "u_sqlite_pseudonym_7f3a")
+		require.NoError(t, err)
+		_, err = ws.Create(ctx, "a.csv", strings.NewReader("a,b\n1,2\n"))
+		require.NoError(t, err)
+		paid, err := m.Open(ctx, "u_paid")
+		require.NoError(t, err)
+		_, err = paid.Create(ctx, "p.csv", strings.NewReader("paid"))
+		require.NoError(t, err)
+		require.NoError(t, m.Close())
+
+		fake.Advance(2 * time.Hour)
+		m, err = workspace.New(ctx, root, cipher, store, opts)
+		require.NoError(t, err)
+		defer m.Close()
+		_, err = store.Get(ctx, "u_sqlite_pseudonym_7f3a")
+		assert.ErrorIs(t, err, workspace.ErrNotFound, "restart deleted the expired workspace's record")
+		_, err = os.Stat(ws.Dir())
+		assert.True(t, os.IsNotExist(err), "and its directory")
+		paid, err = m.Open(ctx, "u_paid")
+		require.NoError(t, err)
+		rc, err := paid.Open(ctx, "p.csv")
+		require.NoError(t, err, "the live workspace is intact")
+		rc.Close()
+		for _, p := range files {
+			b, err := os.ReadFile(p)
+			if os.IsNotExist(err) {
+				continue
+			}
+			require.NoError(t, err)
+			assert.NotContains(t, string(b), "u_sqlite_pseudonym_7f3a", "secure_delete and the WAL checkpoint leave no copy in %s", p)
+		}
 	}
+	t.Run("sqlite", func(t *testing.T) {
+		db, path := sqldbtest.SQLitePath(t)
+		run(t, db, []string{path, path + "-wal"})
+	})
+	t.Run("postgres", func(t *testing.T) { run(t, sqldbtest.Postgres(t), nil) })
 }
 
 // TestFleetOnPostgres runs two managers (two nodes) on one PostgreSQL
