@@ -32,7 +32,7 @@ type cache struct {
 	gen uint64
 
 	fmu     sync.Mutex
-	flights map[flightKey]*flight
+	flights map[string]*flight
 
 	// testHookWait, if set, runs when a caller joins a load in flight.
 	testHookWait func()
@@ -44,15 +44,13 @@ type cacheEntry struct {
 	lastUse atomic.Int64 // UnixNano of the last hit
 }
 
-type flightKey struct {
-	sourceID string
-	create   bool
-}
-
+// flight is one load of a source's keys in progress. Every caller wanting
+// the same source waits for it, whether it may create keys or not.
 type flight struct {
-	done chan struct{}
-	keys *sourceKeys
-	err  error
+	done   chan struct{}
+	create bool // the load may create keys
+	keys   *sourceKeys
+	err    error
 }
 
 func newCache(size int, maxAge time.Duration, now func() time.Time) *cache {
@@ -60,7 +58,7 @@ func newCache(size int, maxAge time.Duration, now func() time.Time) *cache {
 		size:    size,
 		maxAge:  maxAge,
 		now:     now,
-		flights: make(map[flightKey]*flight),
+		flights: make(map[string]*flight),
 	}
 }
 
@@ -166,14 +164,15 @@ func (c *cache) len() int {
 	return c.count
 }
 
-// do runs load once for all concurrent callers with the same key and gives
-// each its result. A caller whose ctx ends stops waiting. If the running load
-// failed only because its own caller's ctx ended, a waiter whose ctx is
-// still live runs the load again.
-func (c *cache) do(ctx context.Context, key flightKey, load func() (*sourceKeys, error)) (*sourceKeys, error) {
+// do runs load once for all concurrent callers wanting sourceID's keys and
+// gives each its result. A caller whose ctx ends stops waiting. A waiter
+// runs its own load after the shared one if that one cannot answer it: it
+// failed only because its own caller's ctx ended, or it found no keys while
+// not allowed to create them and the waiter is.
+func (c *cache) do(ctx context.Context, sourceID string, create bool, load func() (*sourceKeys, error)) (*sourceKeys, error) {
 	for {
 		c.fmu.Lock()
-		if f, ok := c.flights[key]; ok {
+		if f, ok := c.flights[sourceID]; ok {
 			c.fmu.Unlock()
 			if c.testHookWait != nil {
 				c.testHookWait()
@@ -186,16 +185,19 @@ func (c *cache) do(ctx context.Context, key flightKey, load func() (*sourceKeys,
 			if f.err != nil && isContextErr(f.err) && ctx.Err() == nil {
 				continue
 			}
+			if create && !f.create && errors.Is(f.err, ErrUnknownSource) {
+				continue
+			}
 			return f.keys, f.err
 		}
-		f := &flight{done: make(chan struct{}), err: errLoadPanicked}
-		c.flights[key] = f
+		f := &flight{done: make(chan struct{}), create: create, err: errLoadPanicked}
+		c.flights[sourceID] = f
 		c.fmu.Unlock()
 
 		func() {
 			defer func() {
 				c.fmu.Lock()
-				delete(c.flights, key)
+				delete(c.flights, sourceID)
 				c.fmu.Unlock()
 				close(f.done)
 			}()

@@ -126,7 +126,7 @@ func (k *Keyring) keysFor(ctx context.Context, sourceID string, create bool) (*s
 	if sk := k.cache.get(sourceID); sk != nil {
 		return sk, nil
 	}
-	return k.cache.do(ctx, flightKey{sourceID, create}, func() (*sourceKeys, error) {
+	return k.cache.do(ctx, sourceID, create, func() (*sourceKeys, error) {
 		if sk := k.cache.get(sourceID); sk != nil {
 			return sk, nil
 		}

@@ -406,11 +406,19 @@ func TestConcurrentUnwrapOnce(t *testing.T) {
 	k.cache.testHookWait = func() { joined <- struct{}{} }
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
-	for range n {
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := k.Decrypt(ctx, "s", ct, nil)
+			var err error
+			switch i % 3 { // readers and writers share the one unwrap
+			case 0:
+				_, err = k.Decrypt(ctx, "s", ct, nil)
+			case 1:
+				_, err = k.Encrypt(ctx, "s", []byte("y"), nil)
+			default:
+				_, err = k.NewDecryptingReader(ctx, "s", bytes.NewReader(nil), nil)
+			}
 			errs <- err
 		}()
 	}
@@ -807,4 +815,45 @@ func TestCanceledContext(t *testing.T) {
 	assert.ErrorIs(t, k.Shred(cctx, "cold"), context.Canceled)
 	_, err = k.Reencrypt(cctx, "cold", func(func(*Record) bool) {})
 	assert.Error(t, err)
+}
+
+// TestDecryptRacingFirstEncrypt: an Encrypt that joins a Decrypt's load of
+// a source without keys still creates them.
+func TestDecryptRacingFirstEncrypt(t *testing.T) {
+	t.Parallel()
+	store := &gatedStore{MemoryKeyStore: NewMemoryKeyStore(), entered: make(chan struct{}, 4), release: make(chan struct{})}
+	kek, err := GenerateLocalKEK()
+	require.NoError(t, err)
+	k, err := NewKeyring(store, kek, nil)
+	require.NoError(t, err)
+	joined := make(chan struct{}, 1)
+	k.cache.testHookWait = func() { joined <- struct{}{} }
+	decErr := make(chan error, 1)
+	go func() {
+		_, err := k.Decrypt(ctx, "new", make([]byte, 40), nil)
+		decErr <- err
+	}()
+	<-store.entered // the Decrypt's load is reading the store
+	encErr := make(chan error, 1)
+	go func() {
+		_, err := k.Encrypt(ctx, "new", []byte("x"), nil)
+		encErr <- err
+	}()
+	<-joined
+	close(store.release)
+	assert.ErrorIs(t, <-decErr, ErrUnknownSource)
+	assert.NoError(t, <-encErr, "the Encrypt runs its own load and creates the keys")
+}
+
+// gatedStore holds Get calls at a gate.
+type gatedStore struct {
+	*MemoryKeyStore
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (g *gatedStore) Get(ctx context.Context, id string) ([]byte, int64, error) {
+	g.entered <- struct{}{}
+	<-g.release
+	return g.MemoryKeyStore.Get(ctx, id)
 }
