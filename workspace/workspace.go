@@ -56,6 +56,7 @@ type WrongNodeError struct {
 	Node string // the node that holds the workspace
 }
 
+// Error returns a message naming the node.
 func (e *WrongNodeError) Error() string {
 	return "workspace: workspace lives on node " + e.Node
 }
