@@ -286,7 +286,7 @@ func (m *Manager) processErasure(ctx context.Context, r Request) (*Result, error
 		}
 		for _, it := range cs {
 			claimed[it.ID] = true
-			p, err := m.processClaimed(ctx, it, holds, causeErasure)
+			p, err := m.processClaimed(ctx, it, holds, causeErasure, nil)
 			if err != nil {
 				return nil, err
 			}

@@ -60,8 +60,10 @@ type Options struct {
 	// BatchSize is how many items a sweep claims at a time; zero means 100.
 	BatchSize int
 	// SweepWorkers is how many items of a batch a sweep deletes at once
-	// (deleters that call vendor APIs spend their time waiting); zero
-	// means 4. Results keep the claim order either way.
+	// (deleters that call vendor APIs spend their time waiting, and the
+	// journal steps of concurrent deletions are group-committed when the
+	// store implements [BatchRecorder]); zero means 8. Results keep the
+	// claim order either way.
 	SweepWorkers int
 	// Service is the audit events' Service; empty means "retention".
 	Service string
@@ -136,7 +138,7 @@ func New(store Store, opts *Options) (*Manager, error) {
 		o.BatchSize = 100
 	}
 	if o.SweepWorkers <= 0 {
-		o.SweepWorkers = 4
+		o.SweepWorkers = 8
 	}
 	if o.Service == "" {
 		o.Service = "retention"

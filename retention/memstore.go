@@ -180,16 +180,29 @@ func (s *MemoryStore) Claim(ctx context.Context, r ClaimRequest) ([]Item, error)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Collect the claimable candidates first, then sort only those.
 	var ids []string
+	consider := func(id string) {
+		it, ok := s.items[id]
+		if !ok || (r.After != "" && id <= r.After) || !claimable(it, r) {
+			return
+		}
+		if r.IDs == nil && (it.DueAt.IsZero() || it.DueAt.After(r.DueBy)) {
+			return
+		}
+		ids = append(ids, id)
+	}
 	if r.IDs != nil {
+		seen := map[string]bool{}
 		for _, id := range r.IDs {
-			if _, ok := s.items[id]; ok && !slices.Contains(ids, id) {
-				ids = append(ids, id)
+			if !seen[id] {
+				seen[id] = true
+				consider(id)
 			}
 		}
 	} else {
 		for id := range s.items {
-			ids = append(ids, id)
+			consider(id)
 		}
 	}
 	sort.Strings(ids)
@@ -199,15 +212,6 @@ func (s *MemoryStore) Claim(ctx context.Context, r ClaimRequest) ([]Item, error)
 			break
 		}
 		it := s.items[id]
-		if r.After != "" && id <= r.After {
-			continue
-		}
-		if r.IDs == nil && (it.DueAt.IsZero() || it.DueAt.After(r.DueBy)) {
-			continue
-		}
-		if !claimable(it, r) {
-			continue
-		}
 		it.State, it.Owner, it.LeaseUntil = StateClaimed, r.Owner, utc(r.LeaseUntil)
 		it.Attempts++
 		s.items[id] = it
@@ -249,6 +253,8 @@ func ApplyStep(it *Item, e JournalEntry) error {
 	return nil
 }
 
+var _ BatchRecorder = (*MemoryStore)(nil)
+
 // Record implements [Journal].
 func (s *MemoryStore) Record(ctx context.Context, e JournalEntry) error {
 	if err := ctx.Err(); err != nil {
@@ -256,6 +262,24 @@ func (s *MemoryStore) Record(ctx context.Context, e JournalEntry) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.record(e)
+}
+
+// RecordBatch implements [BatchRecorder].
+func (s *MemoryStore) RecordBatch(ctx context.Context, entries []JournalEntry) ([]error, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	errs := make([]error, len(entries))
+	for i, e := range entries {
+		errs[i] = s.record(e)
+	}
+	return errs, nil
+}
+
+func (s *MemoryStore) record(e JournalEntry) error {
 	it, ok := s.items[e.ItemID]
 	if !ok {
 		return ErrNotFound

@@ -110,6 +110,8 @@ func (r Rule) scope() string {
 	return r.Category + "|plan=" + r.Plan + "|region=" + r.Region
 }
 
+// String describes the rule, for example
+// "uploaded_file delete 1h0m0s after created plan=free".
 func (r Rule) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s after %s", r.Category, r.Action, r.TTL, r.Anchor)

@@ -352,6 +352,7 @@ type LintProblem struct {
 	Vendor   string `json:"vendor,omitempty"`
 }
 
+// String describes the problem in one line.
 func (p LintProblem) String() string {
 	switch p.Kind {
 	case "no_rule":
@@ -374,6 +375,7 @@ type LintError struct {
 	Problems []LintProblem
 }
 
+// Error lists every problem.
 func (e *LintError) Error() string {
 	parts := make([]string, len(e.Problems))
 	for i, p := range e.Problems {

@@ -136,11 +136,12 @@ type PendingError struct {
 	ExpectedBy time.Time
 }
 
+// Error says that the deletion is pending and how; it names no item.
 func (e *PendingError) Error() string {
 	return fmt.Sprintf("retention: deletion pending (%s)", e.Method)
 }
 
-// ErrorKind returns a short, non-personal description of err suitable for
+// errorKind returns a short, non-personal description of err suitable for
 // storing in a journal: the message of a privkit error, or "error" with the
 // error's type otherwise.
 func errorKind(err error) string {

@@ -170,6 +170,8 @@ func (m *Manager) dryRun(ctx context.Context, o SweepOptions, holds []Hold, rep 
 }
 
 func (m *Manager) sweep(ctx context.Context, o SweepOptions, holds []Hold, rep *SweepReport) error {
+	jw := m.newJournalWriter()
+	defer jw.close()
 	after, n := "", 0
 	for {
 		limit := m.opts.BatchSize
@@ -212,7 +214,7 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, holds []Hold, rep *
 			go func() {
 				defer wg.Done()
 				defer func() { <-sem }()
-				res, err := m.processClaimed(ctx, it, holds, causeSweep)
+				res, err := m.processClaimed(ctx, it, holds, causeSweep, jw.record)
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -285,14 +287,17 @@ func (p processed) sweepResult(it Item) SweepResult {
 // processClaimed decides and, if allowed, deletes one item this instance
 // has claimed. For the sweeper the item must be due; for an erasure request
 // only holds stop it. The error is non-nil only for store failures.
-func (m *Manager) processClaimed(ctx context.Context, it Item, holds []Hold, c cause) (processed, error) {
+func (m *Manager) processClaimed(ctx context.Context, it Item, holds []Hold, c cause, record recordFunc) (processed, error) {
 	now := m.now()
+	if record == nil {
+		record = m.store.Record
+	}
 	rec := func(e JournalEntry) error {
 		e.ItemID, e.Attempt, e.Owner = it.ID, it.Attempts, it.Owner
 		if e.At.IsZero() {
 			e.At = m.now()
 		}
-		return m.store.Record(ctx, e)
+		return record(ctx, e)
 	}
 	lost := func(err error) (processed, error) {
 		if errors.Is(err, ErrConflict) {
@@ -375,7 +380,9 @@ func (m *Manager) finish(ctx context.Context, it Item, rec func(JournalEntry) er
 		}
 		return processed{}, fmt.Errorf("retention: journal: %w", err)
 	}
-	m.auditItem(ctx, it, "retention.item.deleted", audit.Success, c, method, "", audit.String("rule", ruleString(d)))
+	if m.auditor != nil {
+		m.auditItem(ctx, it, "retention.item.deleted", audit.Success, c, method, "", audit.String("rule", ruleString(d)))
+	}
 	return processed{status: ResultDeleted, outcome: OutcomeDeleted, method: method, task: task, at: at}, nil
 }
 
@@ -547,4 +554,104 @@ func (m *Manager) ConfirmErasure(ctx context.Context, id, by, evidence string) e
 		Attrs: []audit.Attr{audit.String("category", it.Category), audit.String("system", it.System), audit.String("method", string(MethodManual))},
 	})
 	return nil
+}
+
+// recordFunc journals one step; [Journal.Record] is one.
+type recordFunc func(ctx context.Context, e JournalEntry) error
+
+// BatchRecorder is an optional interface of a [Journal]: RecordBatch
+// records several entries in one transaction, each exactly as
+// [Journal.Record] would, and returns one error per entry (nil,
+// ErrConflict or ErrNotFound). A non-nil second result means the store
+// failed and recorded none of them. The sweeper uses it to group-commit the
+// journal steps of concurrent deletions.
+type BatchRecorder interface {
+	RecordBatch(ctx context.Context, entries []JournalEntry) ([]error, error)
+}
+
+// journalWriter group-commits the journal entries of a sweep's workers:
+// while one batch commits, the next accumulates, so a durable store pays one
+// commit for several steps. It is owned by one sweep, which closes it.
+type journalWriter struct {
+	m  *Manager
+	ch chan pendingEntry
+	wg sync.WaitGroup
+}
+
+type pendingEntry struct {
+	ctx context.Context
+	e   JournalEntry
+	res chan error
+}
+
+// maxGroup caps the entries of one group commit.
+const maxGroup = 256
+
+func (m *Manager) newJournalWriter() *journalWriter {
+	w := &journalWriter{m: m, ch: make(chan pendingEntry)}
+	w.wg.Add(1)
+	go w.run()
+	return w
+}
+
+// record journals e and waits until it is committed.
+func (w *journalWriter) record(ctx context.Context, e JournalEntry) error {
+	p := pendingEntry{ctx: ctx, e: e, res: make(chan error, 1)}
+	select {
+	case w.ch <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-p.res
+}
+
+func (w *journalWriter) close() {
+	close(w.ch)
+	w.wg.Wait()
+}
+
+func (w *journalWriter) run() {
+	defer w.wg.Done()
+	for p := range w.ch {
+		batch := []pendingEntry{p}
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case q, ok := <-w.ch:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, q)
+			default:
+				break drain
+			}
+		}
+		w.flush(batch)
+	}
+}
+
+func (w *journalWriter) flush(batch []pendingEntry) {
+	br, ok := w.m.store.(BatchRecorder)
+	if !ok || len(batch) == 1 {
+		for _, p := range batch {
+			p.res <- w.m.store.Record(p.ctx, p.e)
+		}
+		return
+	}
+	entries := make([]JournalEntry, len(batch))
+	for i, p := range batch {
+		entries[i] = p.e
+	}
+	// The entries come from one sweep, whose context they share.
+	errs, err := br.RecordBatch(batch[0].ctx, entries)
+	for i, p := range batch {
+		switch {
+		case err != nil:
+			p.res <- err
+		case i < len(errs):
+			p.res <- errs[i]
+		default:
+			p.res <- fmt.Errorf("retention: batch recorder returned %d results for %d entries", len(errs), len(entries))
+		}
+	}
 }

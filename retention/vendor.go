@@ -269,6 +269,7 @@ type vendorDeleter struct {
 	fn     func(ctx context.Context, it Item) error
 }
 
+// Delete erases it at the vendor.
 func (d vendorDeleter) Delete(ctx context.Context, it Item) error { return d.fn(ctx, it) }
 
 // Method reports the erasure method, recorded in the journal and receipts.

@@ -376,33 +376,62 @@ func (s *Store) Claim(ctx context.Context, r retention.ClaimRequest) ([]retentio
 	return out, nil
 }
 
+var _ retention.BatchRecorder = (*Store)(nil)
+
 // Record implements [retention.Journal].
 func (s *Store) Record(ctx context.Context, e retention.JournalEntry) error {
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		it, err := scanItem(tx.QueryRow(ctx, "SELECT "+itemCols+" FROM retention_items WHERE id = ?"+tx.Dialect.ForUpdate(), e.ItemID))
-		if errors.Is(err, sql.ErrNoRows) {
-			return retention.ErrNotFound
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error { return recordTx(ctx, tx, e) })
+}
+
+// RecordBatch implements [retention.BatchRecorder]: one transaction, so
+// one commit, for all entries.
+func (s *Store) RecordBatch(ctx context.Context, entries []retention.JournalEntry) ([]error, error) {
+	errs := make([]error, len(entries))
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		for i, e := range entries {
+			err := recordTx(ctx, tx, e)
+			if errors.Is(err, retention.ErrConflict) || errors.Is(err, retention.ErrNotFound) || errors.Is(err, retention.ErrInvalid) {
+				errs[i] = err
+				continue
+			}
+			if err != nil {
+				return err
+			}
 		}
-		if err != nil {
-			return err
-		}
-		if (it.State != retention.StateClaimed && it.State != retention.StateDeleting) || it.Owner != e.Owner || it.Attempts != e.Attempt {
-			return retention.ErrConflict
-		}
-		if err := retention.ApplyStep(&it, e); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE retention_items SET state = ?, owner = ?, lease_until = ?, next_attempt_at = ?,
-			last_error = ?, task = ?, deleted_at = ?, method = ? WHERE id = ?`,
-			string(it.State), it.Owner, ns(it.LeaseUntil), ns(it.NextAttemptAt), it.LastError, it.Task,
-			ns(it.DeletedAt), string(it.Method), it.ID); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO retention_journal (item_id, attempt, owner, step, at, error, method, task, next_attempt_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ItemID, e.Attempt, e.Owner, string(e.Step), ns(e.At), e.Error,
-			string(e.Method), e.Task, ns(e.NextAttemptAt))
-		return err
+		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// recordTx records e inside tx. It returns ErrConflict, ErrNotFound or
+// ErrInvalid without writing anything, or a database error.
+func recordTx(ctx context.Context, tx *sqldb.Tx, e retention.JournalEntry) error {
+	it, err := scanItem(tx.QueryRow(ctx, "SELECT "+itemCols+" FROM retention_items WHERE id = ?"+tx.Dialect.ForUpdate(), e.ItemID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return retention.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if (it.State != retention.StateClaimed && it.State != retention.StateDeleting) || it.Owner != e.Owner || it.Attempts != e.Attempt {
+		return retention.ErrConflict
+	}
+	if err := retention.ApplyStep(&it, e); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE retention_items SET state = ?, owner = ?, lease_until = ?, next_attempt_at = ?,
+		last_error = ?, task = ?, deleted_at = ?, method = ? WHERE id = ?`,
+		string(it.State), it.Owner, ns(it.LeaseUntil), ns(it.NextAttemptAt), it.LastError, it.Task,
+		ns(it.DeletedAt), string(it.Method), it.ID); err != nil {
+		return err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO retention_journal (item_id, attempt, owner, step, at, error, method, task, next_attempt_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.ItemID, e.Attempt, e.Owner, string(e.Step), ns(e.At), e.Error,
+		string(e.Method), e.Task, ns(e.NextAttemptAt))
+	return err
 }
 
 // JournalOf implements [retention.Journal].

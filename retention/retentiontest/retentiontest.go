@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) retention.Store) {
 	t.Run("ListFilters", func(t *testing.T) { testListFilters(t, newStore(t)) })
 	t.Run("Claim", func(t *testing.T) { testClaim(t, newStore(t)) })
 	t.Run("Record", func(t *testing.T) { testRecord(t, newStore(t)) })
+	t.Run("RecordBatch", func(t *testing.T) { testRecordBatch(t, newStore(t)) })
 	t.Run("DataMap", func(t *testing.T) { testDataMap(t, newStore(t)) })
 	t.Run("Holds", func(t *testing.T) { testHolds(t, newStore(t)) })
 	t.Run("Requests", func(t *testing.T) { testRequests(t, newStore(t)) })
@@ -525,4 +526,35 @@ func testRequestAcrossInstances(t *testing.T, a, b retention.Store) {
 	require.NoError(t, err)
 	assert.Equal(t, retention.StatusCompleted, got.Status)
 	assert.Len(t, got.Results, 2, "the receipt lines are stored")
+}
+
+func testRecordBatch(t *testing.T, s retention.Store) {
+	br, ok := s.(retention.BatchRecorder)
+	if !ok {
+		t.Skip("the store does not implement retention.BatchRecorder")
+	}
+	ctx := context.Background()
+	now := T0.Add(2 * time.Hour)
+	put(t, s, item("b1"), item("b2"))
+	_, err := s.Claim(ctx, retention.ClaimRequest{Owner: "A", Now: now, LeaseUntil: now.Add(time.Minute), DueBy: now})
+	require.NoError(t, err)
+	errs, err := br.RecordBatch(ctx, []retention.JournalEntry{
+		{ItemID: "b1", Owner: "A", Attempt: 1, Step: retention.StepDeleting, At: now},
+		{ItemID: "b2", Owner: "B", Attempt: 1, Step: retention.StepDeleting, At: now},
+		{ItemID: "nope", Owner: "A", Attempt: 1, Step: retention.StepDeleting, At: now},
+		{ItemID: "b1", Owner: "A", Attempt: 1, Step: retention.StepDeleted, At: now},
+	})
+	require.NoError(t, err)
+	require.Len(t, errs, 4, "one result per entry")
+	assert.NoError(t, errs[0])
+	assert.ErrorIs(t, errs[1], retention.ErrConflict, "another owner's entry fails alone")
+	assert.ErrorIs(t, errs[2], retention.ErrNotFound)
+	assert.NoError(t, errs[3], "entries apply in order: deleting then deleted")
+	got, _ := s.GetItem(ctx, "b1")
+	assert.Equal(t, retention.StateDeleted, got.State)
+	got, _ = s.GetItem(ctx, "b2")
+	assert.Equal(t, retention.StateClaimed, got.State, "a failed entry changes nothing")
+	j, err := s.JournalOf(ctx, "b2")
+	require.NoError(t, err)
+	assert.Len(t, j, 1, "only the claim is journaled for b2")
 }
