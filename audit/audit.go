@@ -99,6 +99,12 @@ type Log struct {
 	front       *frontier // cache of the tree's right edge
 	inline      appendReq
 	inlineBatch []*appendReq
+	pending     []*appendReq // the batch being built
+	first       uint64       // index of its first entry
+	buildFn     AppendFunc   // l.build, allocated once
+	recs        []Record     // reused records slice
+	dataSlab    []byte       // leaves are carved from here
+	hashSlab    []tlog.Hash  // stored hashes are carved from here
 }
 
 type appendReq struct {
@@ -159,6 +165,7 @@ func Open(ctx context.Context, store Store, signer note.Signer, opts *Options) (
 	if _, err := store.Size(ctx); err != nil {
 		return nil, fmt.Errorf("audit: open: %w", err)
 	}
+	l.buildFn = l.build
 	l.reqs = make(chan *appendReq, l.maxBatch)
 	l.wg.Add(1)
 	go l.commitLoop()
@@ -368,62 +375,70 @@ func (l *Log) fill(batch []*appendReq, target int, linger time.Duration, timer *
 // commit appends the batch in one store transaction and returns the index
 // of its first entry. l.commitMu is held.
 func (l *Log) commit(batch []*appendReq) (uint64, error) {
-	var first uint64
-	err := l.store.Append(context.Background(), func(size uint64, hr tlog.HashReader) ([]Record, error) {
-		f := l.front
-		l.front = nil // until the store confirms the batch
-		if f == nil || f.n != size {
-			var err error
-			if f, err = loadFrontier(size, hr); err != nil {
-				return nil, fmt.Errorf("audit: read tree: %w", err)
-			}
-		}
-		first = size
-		// One allocation each for the leaves, hashes and records of the
-		// batch; a store may keep the sub-slices.
-		total := 0
-		for _, r := range batch {
-			total += leafSize(&r.ev)
-		}
-		// Each leaf is preceded by a 0x00 byte so that its RFC 6962 leaf
-		// hash is one SHA-256 call over the buffer.
-		data := make([]byte, 0, total+len(batch))
-		var err error
-		var endsBuf [64]int
-		ends := endsBuf[:0]
-		nhash := 0
-		for i, r := range batch {
-			data = append(data, 0)
-			if data, err = appendLeaf(data, size+uint64(i), tlog.Hash{}, &r.ev); err != nil {
-				return nil, err
-			}
-			ends = append(ends, len(data))
-			nhash += 1 + bits.TrailingZeros64(^(size + uint64(i)))
-		}
-		recs := make([]Record, len(batch))
-		hashes := make([]tlog.Hash, 0, nhash)
-		start := 0
-		for i, r := range batch {
-			prefixed := data[start:ends[i]:ends[i]]
-			leaf := prefixed[1:]
-			copy(leaf[prevOffset:], f.last[:]) // the chain link, known only now
-			start = ends[i]
-			h := len(hashes)
-			hashes = f.add(sha256.Sum256(prefixed), hashes)
-			ev := &r.ev
-			recs[i] = Record{
-				Index: size + uint64(i), Data: leaf, Hashes: hashes[h:len(hashes):len(hashes)],
-				Time: ev.Time, Actor: ev.Actor, Subject: ev.Subject, Resource: ev.Resource, Action: ev.Action,
-			}
-		}
-		l.front = f
-		return recs, nil
-	})
+	l.pending = batch
+	err := l.store.Append(context.Background(), l.buildFn)
+	l.pending = nil
+	clear(l.recs) // drop references to the batch's events
+	l.recs = l.recs[:0]
 	if err != nil {
 		l.front = nil
 		return 0, fmt.Errorf("audit: append: %w", err)
 	}
-	return first, nil
+	return l.first, nil
+}
+
+// slabSize is the size of the buffers leaves and hashes are carved from.
+const slabSize = 64 << 10
+
+// build is the AppendFunc of commit: it encodes l.pending as the records
+// that follow a log of size entries. l.commitMu is held.
+func (l *Log) build(size uint64, hr tlog.HashReader) ([]Record, error) {
+	batch := l.pending
+	f := l.front
+	l.front = nil // until the store confirms the batch
+	if f == nil || f.n != size {
+		var err error
+		if f, err = loadFrontier(size, hr); err != nil {
+			return nil, fmt.Errorf("audit: read tree: %w", err)
+		}
+	}
+	l.first = size
+	// Leaves and hashes are carved from slabs that are never reused, so a
+	// store may keep them; the records slice itself is reused.
+	total, nhash := 0, 0
+	for i, r := range batch {
+		total += 1 + leafSize(&r.ev)
+		nhash += 1 + bits.TrailingZeros64(^(size + uint64(i)))
+	}
+	if cap(l.dataSlab)-len(l.dataSlab) < total {
+		l.dataSlab = make([]byte, 0, max(slabSize, total))
+	}
+	if cap(l.hashSlab)-len(l.hashSlab) < nhash {
+		l.hashSlab = make([]tlog.Hash, 0, max(slabSize/tlog.HashSize, nhash))
+	}
+	recs := l.recs[:0]
+	for i, r := range batch {
+		// Each leaf is preceded by a 0x00 byte, so that its RFC 6962 leaf
+		// hash is one SHA-256 call.
+		start := len(l.dataSlab)
+		data := append(l.dataSlab, 0)
+		data, err := appendLeaf(data, size+uint64(i), f.last, &r.ev)
+		if err != nil {
+			return nil, err
+		}
+		l.dataSlab = data
+		prefixed := data[start:len(data):len(data)]
+		h := len(l.hashSlab)
+		l.hashSlab = f.add(sha256.Sum256(prefixed), l.hashSlab)
+		ev := &r.ev
+		recs = append(recs, Record{
+			Index: size + uint64(i), Data: prefixed[1:], Hashes: l.hashSlab[h:len(l.hashSlab):len(l.hashSlab)],
+			Time: ev.Time, Actor: ev.Actor, Subject: ev.Subject, Resource: ev.Resource, Action: ev.Action,
+		})
+	}
+	l.recs = recs
+	l.front = f
+	return recs, nil
 }
 
 // GenerateKey returns a new Ed25519 checkpoint signing key and its verifier

@@ -155,8 +155,8 @@ func (e *Event) Validate() error {
 	}
 	for i, a := range e.Attrs {
 		if why := checkAttr(a, e.Attrs[:i]); why.Field != "" {
-			why.Field = "Attrs[" + strconv.Itoa(i) + "]" + why.Field
-			return &why
+			err := &EventError{"Attrs[" + strconv.Itoa(i) + "]" + why.Field, why.Reason}
+			return err
 		}
 	}
 	return nil

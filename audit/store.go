@@ -34,7 +34,9 @@ type Record struct {
 
 // AppendFunc computes the records to append to a log that holds size
 // entries, reading earlier stored hashes from hr. It returns records
-// numbered size, size+1, ….
+// numbered size, size+1, …. The returned slice is valid until the store's
+// Append returns; the Data and Hashes slices it holds are never modified
+// and a store may keep them.
 type AppendFunc func(size uint64, hr tlog.HashReader) ([]Record, error)
 
 // Store is where a [Log] keeps its entries and tree. [NewMemoryStore] and
