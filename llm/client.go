@@ -110,7 +110,7 @@ type Client struct {
 	redactor  *redact.Redactor
 
 	mu       sync.Mutex
-	cooldown map[int]time.Time // provider index -> cooling until
+	cooldown map[string]time.Time // provider name -> cooling until
 	closed   atomic.Bool
 }
 
@@ -130,7 +130,7 @@ func New(providers []Provider, opts *Options) (*Client, error) {
 		}
 		seen[p.Name()] = true
 	}
-	c := &Client{providers: append([]Provider(nil), providers...), cooldown: map[int]time.Time{}}
+	c := &Client{providers: append([]Provider(nil), providers...), cooldown: map[string]time.Time{}}
 	if opts != nil {
 		c.opts = *opts
 	}
@@ -374,7 +374,7 @@ func validate(req *Request) error {
 				return fmt.Errorf("%w: tool message %d names no tool call", ErrInvalidRequest, i)
 			}
 		default:
-			return fmt.Errorf("%w: message %d has unknown role %q", ErrInvalidRequest, i, m.Role)
+			return fmt.Errorf("%w: message %d has an unknown role", ErrInvalidRequest, i)
 		}
 	}
 	if req.MaxTokens < 0 {
@@ -396,7 +396,7 @@ func (c *Client) order(ps []Provider) []Provider {
 	now := c.now()
 	var warm, cold []Provider
 	for _, p := range ps {
-		if until, ok := c.cooldown[c.index(p)]; ok && now.Before(until) {
+		if until, ok := c.cooldown[p.Name()]; ok && now.Before(until) {
 			cold = append(cold, p)
 			continue
 		}
@@ -405,28 +405,19 @@ func (c *Client) order(ps []Provider) []Provider {
 	return append(warm, cold...)
 }
 
-func (c *Client) index(p Provider) int {
-	for i, q := range c.providers {
-		if q == p {
-			return i
-		}
-	}
-	return -1
-}
-
 func (c *Client) cool(p Provider) {
 	if c.opts.Cooldown < 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.cooldown[c.index(p)] = c.now().Add(c.opts.Cooldown)
+	c.cooldown[p.Name()] = c.now().Add(c.opts.Cooldown)
 }
 
 func (c *Client) warm(p Provider) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.cooldown, c.index(p))
+	delete(c.cooldown, p.Name())
 }
 
 // CoolingDown reports whether the named provider is cooling down after a
@@ -434,11 +425,6 @@ func (c *Client) warm(p Provider) {
 func (c *Client) CoolingDown(name string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for i, p := range c.providers {
-		if p.Name() == name {
-			until, ok := c.cooldown[i]
-			return ok && c.now().Before(until)
-		}
-	}
-	return false
+	until, ok := c.cooldown[name]
+	return ok && c.now().Before(until)
 }

@@ -164,6 +164,22 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 			yield(llm.Chunk{}, p.apiError(resp.Response, body))
 			return
 		}
+		if wire.IsJSON(resp.Header) {
+			// A JSON body where a stream was asked for: an error object
+			// some servers send with status 200.
+			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
+			if err != nil {
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+				return
+			}
+			if ae := p.apiError(resp.Response, body); ae.Type != "" || ae.Code != "" || ae.Message != "" {
+				ae.InStream = true
+				yield(llm.Chunk{}, ae)
+				return
+			}
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w: JSON body instead of an event stream", p.name, wire.ErrMalformed))
+			return
+		}
 		r := wire.LimitStream(resp.Body, p.opts.MaxStreamBytes)
 		err = DecodeStream(r, int(p.opts.MaxResponseBytes), func(ch llm.Chunk) bool { return yield(ch, nil) })
 		if err != nil {

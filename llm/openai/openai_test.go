@@ -321,3 +321,19 @@ func TestLegacyMaxTokens(t *testing.T) {
 	assert.Equal(t, 50.0, body["max_tokens"], "older servers get max_tokens")
 	assert.NotContains(t, body, "max_completion_tokens")
 }
+
+func TestStreamGotJSON(t *testing.T) {
+	t.Parallel()
+	srv := llmtest.NewServer(t,
+		llmtest.Status(200, `{"error":{"message":"model overloaded","type":"server_error","code":"overloaded"}}`),
+		llmtest.Status(200, `{"id":"x"}`))
+	p := openai.New("k", &openai.Options{BaseURL: srv.URL})
+	_, _, err := collect(t, p, hello())
+	var ae *llm.APIError
+	require.ErrorAs(t, err, &ae, "an error object instead of a stream is typed")
+	assert.True(t, ae.InStream)
+	assert.Equal(t, "overloaded", ae.Code)
+	assert.True(t, ae.Retryable, "like an error event inside a stream")
+	_, _, err = collect(t, p, hello())
+	assert.ErrorIs(t, err, llm.ErrMalformed, "any other JSON instead of a stream is malformed")
+}

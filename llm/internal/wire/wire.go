@@ -259,6 +259,12 @@ func ShouldRetry(h http.Header) (retry, set bool) {
 	return false, false
 }
 
+// IsJSON reports whether a response declares a JSON body.
+func IsJSON(h http.Header) bool {
+	ct := strings.ToLower(strings.TrimSpace(h.Get("Content-Type")))
+	return strings.HasPrefix(ct, "application/json") || strings.HasPrefix(ct, "application/problem+json")
+}
+
 // RetryableStatus reports whether an HTTP status is worth retrying by
 // default: 408, 409, 429 and every 5xx (including Anthropic's 529).
 func RetryableStatus(code int) bool {
