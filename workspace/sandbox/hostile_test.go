@@ -216,6 +216,14 @@ func TestHostileForkBomb(t *testing.T) {
 	assert.Equal(t, "processes", lim)
 }
 
+func TestHostileThreadBomb(t *testing.T) {
+	t.Parallel()
+	code := "import threading, time\nwhile True:\n    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n"
+	res := run(t, newMemFiles("u_threads", nil), code, sandbox.Limits{Processes: 16})
+	assert.Equal(t, sandbox.LimitProcesses, res.LimitHit, "stderr: %s", res.Stderr)
+	assert.Equal(t, 1, res.ExitCode)
+}
+
 func TestHostileAllocatesWithoutEnd(t *testing.T) {
 	t.Parallel()
 	code := "x = []\nwhile True:\n    x.append(b'x' * (16 << 20))\n"

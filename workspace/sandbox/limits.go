@@ -18,9 +18,10 @@ type Limits struct {
 	// Memory is the address space each process may map, in bytes
 	// (RLIMIT_AS). Allocations beyond it fail.
 	Memory int64
-	// Processes is how many processes the sandbox may hold at once
-	// (RLIMIT_NPROC within its user namespace), the two or three of the
-	// sandbox's own plumbing included. fork beyond it fails.
+	// Processes is how many processes and threads the sandbox may hold at
+	// once (RLIMIT_NPROC within its user namespace), the two or three of
+	// the sandbox's own plumbing included. fork or thread creation beyond
+	// it fails.
 	Processes int
 	// Files is how many files each process may hold open (RLIMIT_NOFILE).
 	Files int
@@ -114,7 +115,7 @@ var limitMarkers = []struct {
 	markers []string
 }{
 	{LimitMemory, []string{"MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory"}},
-	{LimitProcesses, []string{"Resource temporarily unavailable", "BlockingIOError"}},
+	{LimitProcesses, []string{"Resource temporarily unavailable", "BlockingIOError", "can't start new thread"}},
 	{LimitFiles, []string{"Too many open files"}},
 	{LimitScratch, []string{"No space left on device", "Disk quota exceeded"}},
 }

@@ -28,6 +28,7 @@ func TestClassify(t *testing.T) {
 		{"sigkill under cpu", Result{ExitCode: -1, Signal: syscall.SIGKILL, Usage: Usage{User: time.Second}}, "", LimitNone, "a SIGKILL with CPU to spare is no CPU limit"},
 		{"memory", Result{ExitCode: 1}, "Traceback...\nMemoryError\n", LimitMemory, "Python's MemoryError"},
 		{"processes", Result{ExitCode: 1}, "BlockingIOError: [Errno 11] Resource temporarily unavailable\n", LimitProcesses, "fork's EAGAIN"},
+		{"threads", Result{ExitCode: 1}, "RuntimeError: can't start new thread\n", LimitProcesses, "threads count as processes"},
 		{"files", Result{ExitCode: 1}, "OSError: [Errno 24] Too many open files: '/dev/null'\n", LimitFiles, "EMFILE"},
 		{"scratch", Result{ExitCode: 1}, "OSError: [Errno 28] No space left on device\n", LimitScratch, "ENOSPC on the tmpfs"},
 		{"last marker wins", Result{ExitCode: 1}, "Too many open files\n...\nMemoryError\n", LimitMemory, "a traceback ends with the failure"},

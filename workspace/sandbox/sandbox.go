@@ -38,7 +38,9 @@ const (
 )
 
 // DefaultEnv is the environment of a run whose [Spec.Env] is nil. The host's
-// environment is never passed on.
+// environment is never passed on. Numerical libraries are held to one
+// thread and glibc to two malloc arenas: threads count against
+// [Limits.Processes] and reserved arenas against [Limits.Memory].
 var DefaultEnv = []string{
 	"PATH=/usr/bin:/bin",
 	"HOME=" + ScratchDir,
@@ -46,6 +48,10 @@ var DefaultEnv = []string{
 	"LANG=C.UTF-8",
 	"PYTHONDONTWRITEBYTECODE=1",
 	"PYTHONNOUSERSITE=1",
+	"OMP_NUM_THREADS=1",
+	"OPENBLAS_NUM_THREADS=1",
+	"MKL_NUM_THREADS=1",
+	"MALLOC_ARENA_MAX=2",
 }
 
 // Errors callers branch on.
