@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"iter"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,7 +45,6 @@ func (c *countingKEK) Encrypt(pt, ad []byte) ([]byte, error) {
 	c.encrypts.Add(1)
 	return c.AEAD.Encrypt(pt, ad)
 }
-
 func (c *countingKEK) Decrypt(ct, ad []byte) ([]byte, error) {
 	c.decrypts.Add(1)
 	if c.entered != nil {
@@ -64,7 +62,6 @@ func (c *countingKEK) EncryptWithContext(ctx context.Context, pt, ad []byte) ([]
 	}
 	return c.Encrypt(pt, ad)
 }
-
 func (c *countingKEK) DecryptWithContext(ctx context.Context, ct, ad []byte) ([]byte, error) {
 	pt, err := c.Decrypt(ct, ad)
 	if cerr := ctx.Err(); cerr != nil {
@@ -146,7 +143,6 @@ func TestBindings(t *testing.T) {
 	_, err = k.Decrypt(ctx, "a", ct2, []byte{})
 	assert.NoError(t, err)
 }
-
 func TestBindADInjective(t *testing.T) {
 	t.Parallel()
 	pairs := [][2][]string{
@@ -186,7 +182,6 @@ func TestRecordTamper(t *testing.T) {
 		require.Nil(t, pt)
 	}
 }
-
 func TestInvalidSourceIDs(t *testing.T) {
 	t.Parallel()
 	k, _, _ := newTestKeyring(t, nil)
@@ -200,7 +195,6 @@ func TestInvalidSourceIDs(t *testing.T) {
 	_, err := k.Encrypt(ctx, strings.Repeat("é", MaxSourceIDLen/2), []byte("x"), nil)
 	assert.NoError(t, err, "a long UTF-8 ID within the limit")
 }
-
 func TestUnknownSource(t *testing.T) {
 	t.Parallel()
 	k, store, _ := newTestKeyring(t, nil)
@@ -214,7 +208,6 @@ func TestUnknownSource(t *testing.T) {
 	_, _, err = store.Get(ctx, "never")
 	assert.ErrorIs(t, err, ErrUnknownSource, "Decrypt must not create keys")
 }
-
 func TestShred(t *testing.T) {
 	t.Parallel()
 	k, store, kek := newTestKeyring(t, nil)
@@ -256,7 +249,6 @@ func TestShred(t *testing.T) {
 	_, err = k.Encrypt(ctx, "pre-emptive", []byte("x"), nil)
 	assert.ErrorIs(t, err, ErrShredded)
 }
-
 func TestClosed(t *testing.T) {
 	t.Parallel()
 	k, _, _ := newTestKeyring(t, nil)
@@ -327,178 +319,6 @@ func TestCorruptStoredKeyset(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnwrap, "wrong KEK")
 }
 
-func TestCacheAvoidsUnwrap(t *testing.T) {
-	t.Parallel()
-	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	kek := newCountingKEK(t)
-	k, err := NewKeyring(NewMemoryKeyStore(), kek, &Options{CacheMaxAge: time.Minute, Now: fake.Now})
-	require.NoError(t, err)
-	ct, err := k.Encrypt(ctx, "s", []byte("x"), nil)
-	require.NoError(t, err)
-	assert.EqualValues(t, 2, kek.encrypts.Load(), "creation wraps two keysets")
-	for range 100 {
-		_, err := k.Decrypt(ctx, "s", ct, nil)
-		require.NoError(t, err)
-		_, err = k.Encrypt(ctx, "s", []byte("x"), nil)
-		require.NoError(t, err)
-	}
-	assert.EqualValues(t, 0, kek.decrypts.Load(), "hot path never unwraps")
-
-	fake.Advance(59 * time.Second)
-	_, err = k.Decrypt(ctx, "s", ct, nil)
-	require.NoError(t, err)
-	assert.EqualValues(t, 0, kek.decrypts.Load(), "still fresh")
-	fake.Advance(time.Second)
-	_, err = k.Decrypt(ctx, "s", ct, nil)
-	require.NoError(t, err)
-	assert.EqualValues(t, 2, kek.decrypts.Load(), "at max age the keyset is read and unwrapped again")
-}
-
-func TestCacheBoundedBySize(t *testing.T) {
-	t.Parallel()
-	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	k, _, _ := newTestKeyring(t, &Options{CacheSize: 3, Now: fake.Now})
-	for i := range 10 {
-		fake.Advance(time.Millisecond)
-		_, err := k.Encrypt(ctx, fmt.Sprint("s", i), []byte("x"), nil)
-		require.NoError(t, err)
-		assert.LessOrEqual(t, k.cache.len(), 3)
-	}
-	// s9, s8, s7 are cached; touching s7 makes s8 the least recently used.
-	fake.Advance(time.Millisecond)
-	require.NotNil(t, k.cache.get("s7"))
-	fake.Advance(time.Millisecond)
-	_, err := k.Encrypt(ctx, "new", []byte("x"), nil)
-	require.NoError(t, err)
-	assert.NotNil(t, k.cache.get("s7"), "recently used stays")
-	assert.NotNil(t, k.cache.get("s9"))
-	assert.Nil(t, k.cache.get("s8"), "least recently used is evicted")
-}
-
-func TestCacheDisabled(t *testing.T) {
-	t.Parallel()
-	kek := newCountingKEK(t)
-	k, err := NewKeyring(NewMemoryKeyStore(), kek, &Options{CacheSize: -1})
-	require.NoError(t, err)
-	ct, err := k.Encrypt(ctx, "s", []byte("x"), nil)
-	require.NoError(t, err)
-	_, err = k.Decrypt(ctx, "s", ct, nil)
-	require.NoError(t, err)
-	assert.EqualValues(t, 2, kek.decrypts.Load(), "without a cache every call unwraps")
-}
-
-// TestConcurrentUnwrapOnce: many goroutines opening a cold source unwrap it
-// once; the rest wait for that one unwrap.
-func TestConcurrentUnwrapOnce(t *testing.T) {
-	t.Parallel()
-	kek := newCountingKEK(t)
-	store := NewMemoryKeyStore()
-	k0, err := NewKeyring(store, kek, nil)
-	require.NoError(t, err)
-	ct, err := k0.Encrypt(ctx, "s", []byte("x"), nil)
-	require.NoError(t, err)
-
-	k, err := NewKeyring(store, kek, nil)
-	require.NoError(t, err)
-	kek.entered, kek.release = make(chan struct{}), make(chan struct{})
-	const n = 16
-	joined := make(chan struct{}, n)
-	k.cache.testHookWait = func() { joined <- struct{}{} }
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			switch i % 3 { // readers and writers share the one unwrap
-			case 0:
-				_, err = k.Decrypt(ctx, "s", ct, nil)
-			case 1:
-				_, err = k.Encrypt(ctx, "s", []byte("y"), nil)
-			default:
-				_, err = k.NewDecryptingReader(ctx, "s", bytes.NewReader(nil), nil)
-			}
-			errs <- err
-		}()
-	}
-	<-kek.entered // the leader is unwrapping the record keyset
-	for range n - 1 {
-		<-joined // every other caller waits on the leader
-	}
-	close(kek.release)
-	<-kek.entered // stream keyset
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		assert.NoError(t, err)
-	}
-	assert.EqualValues(t, 2, kek.decrypts.Load(), "one unwrap (two keysets) for %d callers", n)
-}
-
-// TestShredDuringUnwrap: a keyset read before a shred and unwrapped after
-// it must not land in the cache.
-func TestShredDuringUnwrap(t *testing.T) {
-	t.Parallel()
-	kek := newCountingKEK(t)
-	store := NewMemoryKeyStore()
-	k0, err := NewKeyring(store, kek, nil)
-	require.NoError(t, err)
-	ct, err := k0.Encrypt(ctx, "s", []byte("x"), nil)
-	require.NoError(t, err)
-
-	k, err := NewKeyring(store, kek, nil)
-	require.NoError(t, err)
-	kek.entered, kek.release = make(chan struct{}, 2), make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_, _ = k.Decrypt(ctx, "s", ct, nil) // may succeed: it began before the shred
-	}()
-	<-kek.entered
-	require.NoError(t, k.Shred(ctx, "s"))
-	close(kek.release)
-	<-done
-	kek.entered = nil
-	assert.Nil(t, k.cache.get("s"), "a keyset unwrapped across a shred is not cached")
-	_, err = k.Decrypt(ctx, "s", ct, nil)
-	assert.ErrorIs(t, err, ErrShredded)
-}
-
-func TestLeaderCanceledWaiterRetries(t *testing.T) {
-	t.Parallel()
-	kek := newCountingKEK(t)
-	store := NewMemoryKeyStore()
-	k0, err := NewKeyring(store, kek, nil)
-	require.NoError(t, err)
-	ct, err := k0.Encrypt(ctx, "s", []byte("x"), nil)
-	require.NoError(t, err)
-
-	k, err := NewKeyring(store, kek, nil)
-	require.NoError(t, err)
-	kek.entered, kek.release = make(chan struct{}, 4), make(chan struct{})
-	joined := make(chan struct{}, 1)
-	k.cache.testHookWait = func() { joined <- struct{}{} }
-	lctx, cancel := context.WithCancel(ctx)
-	leaderErr := make(chan error, 1)
-	go func() {
-		_, err := k.Decrypt(lctx, "s", ct, nil)
-		leaderErr <- err
-	}()
-	<-kek.entered
-	waiterErr := make(chan error, 1)
-	go func() {
-		_, err := k.Decrypt(ctx, "s", ct, nil)
-		waiterErr <- err
-	}()
-	<-joined
-	cancel()
-	close(kek.release) // the leader's unwrap now sees its canceled context
-	lerr := <-leaderErr
-	assert.ErrorIs(t, lerr, context.Canceled)
-	assert.NoError(t, <-waiterErr, "a waiter with a live context retries the load")
-}
-
 type recordingAuditor struct {
 	mu     sync.Mutex
 	events []audit.Event
@@ -511,7 +331,6 @@ func (r *recordingAuditor) Record(_ context.Context, e audit.Event) error {
 	r.events = append(r.events, e)
 	return r.err
 }
-
 func (r *recordingAuditor) actions() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -521,7 +340,6 @@ func (r *recordingAuditor) actions() []string {
 	}
 	return a
 }
-
 func TestAudit(t *testing.T) {
 	t.Parallel()
 	fake := clock.NewFake(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
@@ -553,207 +371,6 @@ func TestAudit(t *testing.T) {
 	k2, _, _ := newTestKeyring(t, &Options{Auditor: failing})
 	err = k2.Shred(ctx, "x")
 	assert.ErrorContains(t, err, "audit record failed", "an unrecorded shred is reported")
-}
-
-func TestRotate(t *testing.T) {
-	t.Parallel()
-	k, _, _ := newTestKeyring(t, nil)
-	old, err := k.Encrypt(ctx, "s", []byte("old"), []byte("r1"))
-	require.NoError(t, err)
-	var oldStream bytes.Buffer
-	w, err := k.NewEncryptingWriter(ctx, "s", &oldStream, nil)
-	require.NoError(t, err)
-	_, _ = w.Write([]byte("old stream"))
-	require.NoError(t, w.Close())
-
-	require.NoError(t, k.Rotate(ctx, "s"))
-	fresh, err := k.Encrypt(ctx, "s", []byte("new"), []byte("r2"))
-	require.NoError(t, err)
-	assert.NotEqual(t, old[:5], fresh[:5], "a new primary key (another key ID)")
-
-	pt, err := k.Decrypt(ctx, "s", old, []byte("r1"))
-	require.NoError(t, err, "old ciphertexts still open")
-	assert.Equal(t, "old", string(pt))
-	r, err := k.NewDecryptingReader(ctx, "s", bytes.NewReader(oldStream.Bytes()), nil)
-	require.NoError(t, err)
-	got, err := io.ReadAll(r)
-	require.NoError(t, err, "old streams still open")
-	assert.Equal(t, "old stream", string(got))
-
-	// Re-encrypt the old records through a caller-supplied iterator.
-	rows := map[string]*Record{
-		"r1": {Ciphertext: old, AssociatedData: []byte("r1")},
-		"r2": {Ciphertext: fresh, AssociatedData: []byte("r2")},
-	}
-	saved := map[string][]byte{}
-	var seq iter.Seq[*Record] = func(yield func(*Record) bool) {
-		for _, id := range []string{"r1", "r2"} {
-			if !yield(rows[id]) {
-				return
-			}
-			saved[id] = rows[id].Ciphertext
-		}
-	}
-	n, err := k.Reencrypt(ctx, "s", seq)
-	require.NoError(t, err)
-	assert.Equal(t, 1, n, "only the record under the old key is re-encrypted")
-	assert.Equal(t, fresh[:5], saved["r1"][:5], "r1 now under the new primary")
-	assert.Equal(t, fresh, saved["r2"], "r2 untouched")
-	pt, err = k.Decrypt(ctx, "s", saved["r1"], []byte("r1"))
-	require.NoError(t, err)
-	assert.Equal(t, "old", string(pt))
-
-	// A record that fails to open stops the run.
-	bad := bytes.Clone(old)
-	bad[len(bad)-1] ^= 1
-	_, err = k.Reencrypt(ctx, "s", func(yield func(*Record) bool) { yield(&Record{Ciphertext: bad}) })
-	assert.ErrorIs(t, err, ErrDecrypt)
-	assert.EqualError(t, err, "encryption: reencrypt record 1: message authentication failed")
-
-	// Streams re-encrypt by copy.
-	var out bytes.Buffer
-	m, err := k.ReencryptStream(ctx, "s", &out, bytes.NewReader(oldStream.Bytes()), nil)
-	require.NoError(t, err)
-	assert.EqualValues(t, len("old stream"), m)
-	r, err = k.NewDecryptingReader(ctx, "s", &out, nil)
-	require.NoError(t, err)
-	got, err = io.ReadAll(r)
-	require.NoError(t, err)
-	assert.Equal(t, "old stream", string(got))
-}
-
-// TestOtherInstance: two Keyrings over one store, like two service
-// instances; one rotates or shreds, the other notices.
-func TestOtherInstance(t *testing.T) {
-	t.Parallel()
-	fake := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	store := NewMemoryKeyStore()
-	kek, err := GenerateLocalKEK()
-	require.NoError(t, err)
-	a, err := NewKeyring(store, kek, &Options{Now: fake.Now, CacheMaxAge: time.Minute})
-	require.NoError(t, err)
-	b, err := NewKeyring(store, kek, &Options{Now: fake.Now, CacheMaxAge: time.Minute})
-	require.NoError(t, err)
-	ct1, err := a.Encrypt(ctx, "s", []byte("1"), nil)
-	require.NoError(t, err)
-	_, err = b.Decrypt(ctx, "s", ct1, nil) // b caches version 1
-	require.NoError(t, err)
-
-	require.NoError(t, a.Rotate(ctx, "s"))
-	ct2, err := a.Encrypt(ctx, "s", []byte("2"), nil)
-	require.NoError(t, err)
-	pt, err := b.Decrypt(ctx, "s", ct2, nil)
-	require.NoError(t, err, "b sees a key ID it lacks and rereads the store")
-	assert.Equal(t, "2", string(pt))
-
-	require.NoError(t, a.Shred(ctx, "s"))
-	ct3 := bytes.Clone(ct2)
-	ct3[1] ^= 0xff // a key ID b does not hold
-	_, err = b.Decrypt(ctx, "s", ct3, nil)
-	assert.ErrorIs(t, err, ErrShredded, "rereading finds the tombstone")
-	fake.Advance(time.Minute)
-	_, err = b.Decrypt(ctx, "s", ct1, nil)
-	assert.ErrorIs(t, err, ErrShredded, "after CacheMaxAge every instance has dropped the keys")
-}
-
-// failingStore fails Put after a number of successes.
-type failingStore struct {
-	*MemoryKeyStore
-	putsLeft atomic.Int64
-}
-
-func (f *failingStore) Put(ctx context.Context, id string, prev int64, w []byte) error {
-	if f.putsLeft.Add(-1) < 0 {
-		return errors.New("disk full")
-	}
-	return f.MemoryKeyStore.Put(ctx, id, prev, w)
-}
-
-func TestRewrapAll(t *testing.T) {
-	t.Parallel()
-	mem := NewMemoryKeyStore()
-	store := &failingStore{MemoryKeyStore: mem}
-	store.putsLeft.Store(1 << 30)
-	oldKEK := newCountingKEK(t)
-	k, err := NewKeyring(store, oldKEK, nil)
-	require.NoError(t, err)
-	cts := map[string][]byte{}
-	for i := range 300 { // more than one List page (256)
-		id := fmt.Sprintf("src-%03d", i)
-		ct, err := k.Encrypt(ctx, id, []byte(id), nil)
-		require.NoError(t, err)
-		cts[id] = ct
-	}
-	require.NoError(t, k.Shred(ctx, "src-007"))
-	before, _, err := mem.Get(ctx, "src-001")
-	require.NoError(t, err)
-
-	newKEK := newCountingKEK(t)
-	store.putsLeft.Store(120)
-	n, err := k.RewrapAll(ctx, newKEK)
-	require.Error(t, err, "the store fails part way")
-	assert.ErrorContains(t, err, "disk full")
-	assert.Equal(t, 120, n)
-	store.putsLeft.Store(1 << 30)
-	m, err := k.RewrapAll(ctx, newKEK)
-	require.NoError(t, err, "a second run resumes")
-	assert.Equal(t, 299-120, m, "keysets already rewrapped are skipped")
-
-	after, _, err := mem.Get(ctx, "src-001")
-	require.NoError(t, err)
-	assert.NotEqual(t, before, after)
-
-	// Only the new KEK is needed now; data ciphertexts were not touched.
-	k2, err := NewKeyring(mem, newKEK, nil)
-	require.NoError(t, err)
-	for id, ct := range cts {
-		pt, err := k2.Decrypt(ctx, id, ct, nil)
-		if id == "src-007" {
-			assert.ErrorIs(t, err, ErrShredded)
-			continue
-		}
-		require.NoError(t, err, id)
-		assert.Equal(t, id, string(pt))
-	}
-	k3, err := NewKeyring(mem, oldKEK, nil)
-	require.NoError(t, err)
-	_, err = k3.Decrypt(ctx, "src-001", cts["src-001"], nil)
-	assert.ErrorIs(t, err, ErrUnwrap, "the old KEK opens nothing any more")
-
-	// New keysets are wrapped by the new KEK.
-	_, err = k.Encrypt(ctx, "later", []byte("x"), nil)
-	require.NoError(t, err)
-	_, err = k2.Encrypt(ctx, "later", []byte("x"), nil)
-	require.NoError(t, err)
-
-	// A store that cannot list.
-	k4, err := NewKeyring(struct{ KeyStore }{mem}, newKEK, nil)
-	require.NoError(t, err)
-	_, err = k4.RewrapAll(ctx, oldKEK)
-	assert.ErrorIs(t, err, ErrNotSupported)
-}
-
-func TestPreviousKEKs(t *testing.T) {
-	t.Parallel()
-	store := NewMemoryKeyStore()
-	old, err := GenerateLocalKEK()
-	require.NoError(t, err)
-	k, err := NewKeyring(store, old, nil)
-	require.NoError(t, err)
-	ct, err := k.Encrypt(ctx, "s", []byte("x"), nil)
-	require.NoError(t, err)
-	cur, err := GenerateLocalKEK()
-	require.NoError(t, err)
-	k2, err := NewKeyring(store, cur, &Options{PreviousKEKs: []tink.AEAD{old}})
-	require.NoError(t, err)
-	_, err = k2.Decrypt(ctx, "s", ct, nil)
-	assert.NoError(t, err, "a keyset wrapped by a previous KEK still opens")
-	_, err = NewKeyring(store, cur, &Options{PreviousKEKs: []tink.AEAD{nil}})
-	assert.Error(t, err)
-	_, err = NewKeyring(nil, cur, nil)
-	assert.Error(t, err)
-	_, err = NewKeyring(store, nil, nil)
-	assert.Error(t, err)
 }
 
 // TestConcurrentUse exercises every operation at once under -race.
@@ -793,7 +410,6 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
-
 func TestKeyringRedacted(t *testing.T) {
 	t.Parallel()
 	k, _, _ := newTestKeyring(t, nil)
@@ -802,7 +418,6 @@ func TestKeyringRedacted(t *testing.T) {
 	assert.Equal(t, "encryption.Keyring(REDACTED)", fmt.Sprint(k))
 	assert.Equal(t, "encryption.Keyring(REDACTED)", fmt.Sprintf("%+v", k))
 }
-
 func TestCanceledContext(t *testing.T) {
 	t.Parallel()
 	k, _, _ := newTestKeyring(t, nil)
@@ -815,45 +430,4 @@ func TestCanceledContext(t *testing.T) {
 	assert.ErrorIs(t, k.Shred(cctx, "cold"), context.Canceled)
 	_, err = k.Reencrypt(cctx, "cold", func(func(*Record) bool) {})
 	assert.Error(t, err)
-}
-
-// TestDecryptRacingFirstEncrypt: an Encrypt that joins a Decrypt's load of
-// a source without keys still creates them.
-func TestDecryptRacingFirstEncrypt(t *testing.T) {
-	t.Parallel()
-	store := &gatedStore{MemoryKeyStore: NewMemoryKeyStore(), entered: make(chan struct{}, 4), release: make(chan struct{})}
-	kek, err := GenerateLocalKEK()
-	require.NoError(t, err)
-	k, err := NewKeyring(store, kek, nil)
-	require.NoError(t, err)
-	joined := make(chan struct{}, 1)
-	k.cache.testHookWait = func() { joined <- struct{}{} }
-	decErr := make(chan error, 1)
-	go func() {
-		_, err := k.Decrypt(ctx, "new", make([]byte, 40), nil)
-		decErr <- err
-	}()
-	<-store.entered // the Decrypt's load is reading the store
-	encErr := make(chan error, 1)
-	go func() {
-		_, err := k.Encrypt(ctx, "new", []byte("x"), nil)
-		encErr <- err
-	}()
-	<-joined
-	close(store.release)
-	assert.ErrorIs(t, <-decErr, ErrUnknownSource)
-	assert.NoError(t, <-encErr, "the Encrypt runs its own load and creates the keys")
-}
-
-// gatedStore holds Get calls at a gate.
-type gatedStore struct {
-	*MemoryKeyStore
-	entered chan struct{}
-	release chan struct{}
-}
-
-func (g *gatedStore) Get(ctx context.Context, id string) ([]byte, int64, error) {
-	g.entered <- struct{}{}
-	<-g.release
-	return g.MemoryKeyStore.Get(ctx, id)
 }
