@@ -140,8 +140,13 @@ type Chunk struct {
 //
 // Implementations are safe for concurrent use. Chat and Stream must honour
 // ctx: when it is done they return promptly, leaving no goroutine behind.
+// The client bounds every attempt through ctx (Options.AttemptTimeout and
+// Timeout); the first-byte and idle timers of a stream are enforced by the
+// providers of this module, and a custom provider that wants them must
+// implement its own. llm/llmtest.TestProvider checks the contract.
 type Provider interface {
-	// Name identifies the provider in errors, audit events and Response.
+	// Name identifies the provider in errors, audit events and Response;
+	// it is unique within a Client.
 	Name() string
 	// Facts returns the provider's data-policy facts.
 	Facts() Facts
