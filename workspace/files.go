@@ -150,9 +150,9 @@ func (w *Workspace) begin(ctx context.Context) (Plan, error) {
 		if !now.Before(w.lastActive.Add(plan.IdleTTL)) {
 			rec := w.rec
 			w.mu.Unlock()
-			w.m.loadMu.Lock()
+			unlock := w.m.lockUser(w.user)
 			ok, err := w.m.expireLocked(ctx, rec, plan, now, "idle")
-			w.m.loadMu.Unlock()
+			unlock()
 			if err != nil {
 				w.m.log.Warn("workspace: deleting expired workspace failed", "workspace", w.id, "err", err)
 			}

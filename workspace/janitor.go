@@ -43,8 +43,7 @@ func (m *Manager) Sweep(ctx context.Context) (deleted int, err error) {
 
 func (m *Manager) sweepOne(ctx context.Context, rec Record) (int, error) {
 	if rec.Deleting {
-		m.loadMu.Lock()
-		defer m.loadMu.Unlock()
+		defer m.lockUser(rec.User)()
 		return 1, m.finishDeleteLocked(ctx, rec, "recovered")
 	}
 	plan, err := m.plan(ctx, rec.User)
@@ -62,8 +61,7 @@ func (m *Manager) sweepOne(ctx context.Context, rec Record) (int, error) {
 	}
 	deadline := lastActive.Add(plan.IdleTTL)
 	if !now.Before(deadline) {
-		m.loadMu.Lock()
-		defer m.loadMu.Unlock()
+		defer m.lockUser(rec.User)()
 		ok, err := m.expireLocked(ctx, rec, plan, now, "idle")
 		if ok {
 			return 1, err
@@ -89,17 +87,17 @@ func (m *Manager) sweepOne(ctx context.Context, rec Record) (int, error) {
 		return 0, nil
 	}
 	if w == nil {
-		m.loadMu.Lock()
+		unlock := m.lockUser(rec.User)
 		if w = m.loaded(rec); w == nil {
 			w, err = m.load(ctx, rec)
 			if errors.Is(err, fs.ErrNotExist) {
 				m.log.Warn("workspace: directory missing; dropping workspace", "workspace", rec.ID)
 				err = m.finishDeleteLocked(ctx, rec, "lost")
-				m.loadMu.Unlock()
+				unlock()
 				return 1, err
 			}
 		}
-		m.loadMu.Unlock()
+		unlock()
 		if err != nil {
 			return 0, err
 		}
@@ -150,7 +148,7 @@ func latest(a, b time.Time) time.Time {
 // expireLocked deletes rec's workspace if it is still idle past its
 // deadline, checking the in-memory activity under the workspace's lock so
 // that a use racing with the janitor wins. It reports whether it deleted.
-// The caller holds loadMu.
+// The caller holds the user's lock (lockUser).
 func (m *Manager) expireLocked(ctx context.Context, rec Record, plan Plan, now time.Time, reason string) (bool, error) {
 	lastActive := rec.LastActive
 	if w := m.loaded(rec); w != nil {
@@ -172,7 +170,8 @@ func (m *Manager) expireLocked(ctx context.Context, rec Record, plan Plan, now t
 // finishDeleteLocked deletes rec's workspace. Each step is idempotent, so
 // a deletion interrupted at any point is finished by running it again:
 // mark the record, shred the key, move the directory to the trash (own
-// node only), remove it, sync, drop the record. The caller holds loadMu and
+// node only), remove it, sync, drop the record. The caller holds the user's
+// lock (or runs alone, in New) and
 // has marked a loaded workspace gone.
 func (m *Manager) finishDeleteLocked(ctx context.Context, rec Record, reason string) (err error) {
 	m.mu.Lock()
@@ -260,9 +259,7 @@ func (m *Manager) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("workspace: recover: %w", err)
 	}
-	live := map[string]bool{}
-	m.loadMu.Lock()
-	defer m.loadMu.Unlock()
+	live := map[string]bool{} // New runs recover alone: no locks needed
 	for _, rec := range recs {
 		if rec.Deleting {
 			if err := m.finishDeleteLocked(ctx, rec, "recovered"); err != nil {

@@ -35,9 +35,10 @@ type Manager struct {
 	activity        time.Duration
 	archive         ArchiveLimits
 
-	// loadMu serialises creating, loading and deleting workspaces. Lock
-	// order: loadMu, then a Workspace's mu, then mu.
-	loadMu sync.Mutex
+	// users serialises creating, loading and deleting each user's
+	// workspace (lockUser). Lock order: a user's lock, then a Workspace's
+	// mu, then mu.
+	users keyedMutex
 
 	mu     sync.Mutex
 	ws     map[string]*Workspace // loaded workspaces by user
@@ -230,8 +231,6 @@ func (m *Manager) Close() error {
 			m.stopJanitor()
 			<-m.janitorDone
 		}
-		m.loadMu.Lock()
-		defer m.loadMu.Unlock()
 		m.mu.Lock()
 		ws := make([]*Workspace, 0, len(m.ws))
 		for _, w := range m.ws {
@@ -312,9 +311,9 @@ func (m *Manager) Open(ctx context.Context, user string) (*Workspace, error) {
 		return nil, err
 	}
 	for attempt := 0; ; attempt++ {
-		m.loadMu.Lock()
+		unlock := m.lockUser(user)
 		w, err := m.openLocked(ctx, user, plan)
-		m.loadMu.Unlock()
+		unlock()
 		if err != nil {
 			return nil, err
 		}
@@ -491,8 +490,7 @@ func (m *Manager) Delete(ctx context.Context, user string) error {
 	if m.isClosed() {
 		return ErrClosed
 	}
-	m.loadMu.Lock()
-	defer m.loadMu.Unlock()
+	defer m.lockUser(user)()
 	rec, err := m.store.Get(ctx, user)
 	if errors.Is(err, ErrNotFound) {
 		return nil
