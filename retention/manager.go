@@ -3,6 +3,7 @@ package retention
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -218,10 +219,11 @@ func (m *Manager) check() error {
 }
 
 // Track adds it to the inventory, or updates its descriptive fields if
-// tracked already (its deletion state is kept), and computes its due time.
-// CreatedAt defaults to now. It returns the stored item. An item of a
-// category without rules is refused with ErrUnknownCategory; labels are
-// validated as rules.
+// tracked already (its deletion state is kept; an item already due stays
+// due), and computes its due time. CreatedAt defaults to now. It returns
+// the stored item. An item of a category without rules is refused with
+// ErrUnknownCategory; labels are validated as rules; the ID of a deleted
+// item cannot be tracked again (ErrExists).
 func (m *Manager) Track(ctx context.Context, it Item) (Item, error) {
 	if err := m.check(); err != nil {
 		return Item{}, err
@@ -245,6 +247,14 @@ func (m *Manager) Track(ctx context.Context, it Item) (Item, error) {
 		return Item{}, err
 	}
 	it.DueAt = due
+	switch old, err := m.store.GetItem(ctx, it.ID); {
+	case err == nil && old.State == StateDeleted:
+		return Item{}, fmt.Errorf("%w: item was deleted; track new data under a new ID", ErrExists)
+	case err == nil && !old.DueAt.IsZero() && !m.now().Before(old.DueAt) && (due.IsZero() || due.After(old.DueAt)):
+		it.DueAt = old.DueAt // re-tracking never resurrects data already due
+	case err != nil && !errors.Is(err, ErrNotFound):
+		return Item{}, fmt.Errorf("retention: track: %w", err)
+	}
 	if err := m.store.PutItem(ctx, it); err != nil {
 		return Item{}, fmt.Errorf("retention: track: %w", err)
 	}

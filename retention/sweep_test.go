@@ -51,6 +51,14 @@ func TestSweepDeletesDueOnly(t *testing.T) {
 	}
 	rep = e.sweep(t)
 	assert.Zero(t, rep.Deleted, "a second sweep has nothing to do")
+	_, err = e.m.Track(context.Background(), freeFile("old"))
+	require.ErrorIs(t, err, retention.ErrExists, "a deleted ID is not tracked again")
+	upgraded := freeFile("new")
+	upgraded.Plan = "paid"
+	e.clk.Advance(time.Hour)
+	got, err := e.m.Track(context.Background(), upgraded)
+	require.NoError(t, err)
+	assert.Equal(t, t0.Add(90*time.Minute), got.DueAt, "re-tracking a due item as paid keeps it due")
 	assert.Equal(t, 1, e.del.callsOf("old"), "deleted once")
 }
 
