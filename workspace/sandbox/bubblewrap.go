@@ -104,7 +104,7 @@ func (b *Bubblewrap) Check(ctx context.Context) error {
 		Env:    []string{},
 		Stdout: io.Discard,
 		Stderr: &stderr,
-		Limits: DefaultLimits,
+		Limits: defaultLimits,
 	})
 	if err != nil {
 		return err

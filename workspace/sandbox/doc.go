@@ -30,8 +30,8 @@
 // and the outputs ([OutputDir]). There is no /etc, no home, no other
 // workspace and no privkit store; no network interface but its own
 // loopback; uid and gid 65534, no capabilities, no way to gain privileges,
-// no terminal. The environment is [Spec.Env] or [DefaultEnv], never the
-// host's.
+// no terminal; a short list of risky system calls fails (see [Bubblewrap]).
+// The environment is [Spec.Env] or [DefaultEnv], never the host's.
 //
 // Plaintext stays in memory: inputs are streamed into the tmpfs through
 // pipes and outputs streamed out as a tar over a pipe, so decrypted data is

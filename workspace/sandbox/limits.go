@@ -35,8 +35,12 @@ type Limits struct {
 	Output int64
 }
 
-// DefaultLimits are the limits of a run that sets none.
-var DefaultLimits = Limits{
+// DefaultLimits returns the limits of a run that sets none: a 30 s timeout,
+// 10 s of CPU, 1 GiB of address space, 64 processes, 256 open files, 64 MiB
+// of scratch and 1 MiB each of stdout and stderr.
+func DefaultLimits() Limits { return defaultLimits }
+
+var defaultLimits = Limits{
 	Timeout:   30 * time.Second,
 	CPU:       10 * time.Second,
 	Memory:    1 << 30,

@@ -12,7 +12,7 @@ import (
 
 func TestClassify(t *testing.T) {
 	t.Parallel()
-	lim := DefaultLimits
+	lim := defaultLimits
 	lim.CPU = 2 * time.Second
 	tests := []struct {
 		name   string
@@ -46,13 +46,17 @@ func TestLimitsOrDefaults(t *testing.T) {
 	t.Parallel()
 	opts := Limits{Timeout: time.Minute, Memory: 1 << 20}
 	spec := Limits{Memory: 2 << 20, Files: 7}
-	got := spec.orDefaults(opts.orDefaults(DefaultLimits))
-	want := DefaultLimits
+	got := spec.orDefaults(opts.orDefaults(defaultLimits))
+	want := defaultLimits
 	want.Timeout = time.Minute // from Options
 	want.Memory = 2 << 20      // Spec beats Options
 	want.Files = 7             // Spec beats the default
 	assert.Equal(t, want, got)
-	assert.Equal(t, DefaultLimits, Limits{Timeout: -1}.orDefaults(DefaultLimits), "negative means default")
+	assert.Equal(t, defaultLimits, Limits{Timeout: -1}.orDefaults(defaultLimits), "negative means default")
+	assert.Equal(t, defaultLimits, DefaultLimits())
+	env := DefaultEnv()
+	env[0] = "PATH=/changed"
+	assert.Equal(t, "PATH=/usr/bin:/bin", DefaultEnv()[0], "callers get a copy")
 	assert.Equal(t, time.Second, cpuSeconds(time.Millisecond), "CPU is at least a second")
 	assert.Equal(t, 3*time.Second, cpuSeconds(2500*time.Millisecond), "CPU rounds up")
 }

@@ -37,11 +37,15 @@ const (
 	DefaultInterpreter = "/usr/bin/python3"
 )
 
-// DefaultEnv is the environment of a run whose [Spec.Env] is nil. The host's
-// environment is never passed on. Numerical libraries are held to one
-// thread and glibc to two malloc arenas: threads count against
-// [Limits.Processes] and reserved arenas against [Limits.Memory].
-var DefaultEnv = []string{
+// DefaultEnv returns the environment of a run whose [Spec.Env] is nil: PATH,
+// HOME (the scratch directory), TMPDIR ([TempDir]), LANG=C.UTF-8, Python
+// told to write no bytecode and skip the user site, numerical libraries held
+// to one thread and glibc to two malloc arenas (threads count against
+// [Limits.Processes], reserved arenas against [Limits.Memory]). The host's
+// environment is never passed on.
+func DefaultEnv() []string { return append([]string(nil), defaultEnv...) }
+
+var defaultEnv = []string{
 	"PATH=/usr/bin:/bin",
 	"HOME=" + ScratchDir,
 	"TMPDIR=" + TempDir,
@@ -244,7 +248,7 @@ func (s *Sandbox) Check(ctx context.Context) error { return s.engine.Check(ctx) 
 // Result is then returned too).
 func (s *Sandbox) Run(ctx context.Context, files Files, spec Spec) (*Result, error) {
 	start := s.now()
-	lim := spec.Limits.orDefaults(s.opts.Limits.orDefaults(DefaultLimits))
+	lim := spec.Limits.orDefaults(s.opts.Limits.orDefaults(defaultLimits))
 	res, err := s.run(ctx, files, &spec, lim)
 	if aerr := s.record(ctx, files, &spec, start, res, err); aerr != nil {
 		if err == nil {
@@ -363,7 +367,7 @@ func validate(spec *Spec) (argv, env []string, err error) {
 	}
 	env = spec.Env
 	if env == nil {
-		env = DefaultEnv
+		env = defaultEnv
 	}
 	for _, kv := range env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" || strings.IndexByte(kv, 0) >= 0 {
