@@ -3,6 +3,7 @@ package encryption
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/streamingaead"
 	"github.com/tink-crypto/tink-go/v2/tink"
 
 	"github.com/inferlabs/privkit/audit"
@@ -430,4 +433,43 @@ func TestCanceledContext(t *testing.T) {
 	assert.ErrorIs(t, k.Shred(cctx, "cold"), context.Canceled)
 	_, err = k.Reencrypt(cctx, "cold", func(func(*Record) bool) {})
 	assert.Error(t, err)
+}
+
+// TestDocumentedFormat opens a record and a stream with plain Tink and the
+// associated data built by hand as the package documentation describes.
+func TestDocumentedFormat(t *testing.T) {
+	t.Parallel()
+	k, _, _ := newTestKeyring(t, nil)
+	ct, err := k.Encrypt(ctx, "src-9", []byte("hello"), []byte("row=1"))
+	require.NoError(t, err)
+	var stream bytes.Buffer
+	w, err := k.NewEncryptingWriter(ctx, "src-9", &stream, []byte("file=2"))
+	require.NoError(t, err)
+	_, err = w.Write([]byte("streamed"))
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+	sk := k.cache.get("src-9")
+	require.NotNil(t, sk)
+
+	lp := func(parts ...string) []byte {
+		var b []byte
+		for _, p := range parts {
+			b = binary.BigEndian.AppendUint64(b, uint64(len(p)))
+			b = append(b, p...)
+		}
+		return b
+	}
+	a, err := aead.New(sk.record)
+	require.NoError(t, err)
+	pt, err := a.Decrypt(ct, lp("privkit/encryption/record/v1", "src-9", "row=1"))
+	require.NoError(t, err)
+	assert.Equal(t, "hello", string(pt))
+
+	sa, err := streamingaead.New(sk.stream)
+	require.NoError(t, err)
+	r, err := sa.NewDecryptingReader(bytes.NewReader(stream.Bytes()), lp("privkit/encryption/stream/v1", "src-9", "file=2"))
+	require.NoError(t, err)
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "streamed", string(got))
 }
