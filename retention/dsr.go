@@ -277,6 +277,8 @@ func (m *Manager) processErasure(ctx context.Context, r Request) (*Result, error
 		live = append(live, it.ID)
 	}
 	claimed := map[string]bool{}
+	jw := m.newJournalWriter()
+	defer jw.close()
 	for len(live) > 0 {
 		chunk := live[:min(len(live), 100)]
 		live = live[len(chunk):]
@@ -284,12 +286,17 @@ func (m *Manager) processErasure(ctx context.Context, r Request) (*Result, error
 		if err != nil {
 			return nil, fmt.Errorf("retention: erasure: claim: %w", err)
 		}
-		for _, it := range cs {
-			claimed[it.ID] = true
-			p, err := m.processClaimed(ctx, it, holds, causeErasure, nil)
-			if err != nil {
-				return nil, err
+		procs, done, failed, perr := m.processBatch(ctx, cs, holds, causeErasure, jw.record)
+		var undone []Item
+		for i, it := range cs {
+			if !done[i] {
+				if !failed[i] {
+					undone = append(undone, it)
+				}
+				continue
 			}
+			claimed[it.ID] = true
+			p := procs[i]
 			l := lineOf(it, p.status, p.at, p.method)
 			l.Holds, l.Task, l.ExpectedBy, l.Error = p.holds, p.task, p.expectedBy, p.errKind
 			if p.outcome == OutcomeLost {
@@ -309,6 +316,15 @@ func (m *Manager) processErasure(ctx context.Context, r Request) (*Result, error
 				}
 			}
 			lines[it.ID] = l
+		}
+		if len(undone) > 0 {
+			m.releaseAll(undone)
+		}
+		if perr != nil {
+			return nil, perr
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("retention: erasure: %w", err)
 		}
 		for _, id := range chunk {
 			if !claimed[id] {

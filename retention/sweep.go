@@ -193,46 +193,12 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, holds []Hold, rep *
 			return nil
 		}
 		after = batch[len(batch)-1].ID
-		results := make([]SweepResult, len(batch))
-		done := make([]bool, len(batch))
-		failed := make([]bool, len(batch)) // store failure: state unknown, left to the lease
-		var (
-			mu       sync.Mutex
-			firstErr error
-			wg       sync.WaitGroup
-		)
-		sem := make(chan struct{}, m.opts.SweepWorkers)
-		for i, it := range batch {
-			mu.Lock()
-			stop := firstErr != nil
-			mu.Unlock()
-			if stop || ctx.Err() != nil {
-				break
-			}
-			sem <- struct{}{}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer func() { <-sem }()
-				res, err := m.processClaimed(ctx, it, holds, causeSweep, jw.record)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					failed[i] = true
-					if firstErr == nil {
-						firstErr = err
-					}
-					return
-				}
-				results[i], done[i] = res.sweepResult(it), true
-			}()
-		}
-		wg.Wait()
+		procs, done, failed, firstErr := m.processBatch(ctx, batch, holds, causeSweep, jw.record)
 		var undone []Item
 		for i, it := range batch {
 			if done[i] {
 				n++
-				rep.add(results[i])
+				rep.add(procs[i].sweepResult(it))
 			} else if !failed[i] {
 				undone = append(undone, it)
 			}
@@ -247,6 +213,49 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, holds []Hold, rep *
 			return fmt.Errorf("retention: sweep: %w", err)
 		}
 	}
+}
+
+// processBatch processes claimed items with up to SweepWorkers at once.
+// done[i] reports that item i was processed; failed[i] that the store
+// failed while processing it (its state is unknown and left to its lease).
+// After the first store failure or the end of ctx no further item starts;
+// firstErr is the store failure.
+func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, c cause, record recordFunc) (procs []processed, done, failed []bool, firstErr error) {
+	procs = make([]processed, len(batch))
+	done = make([]bool, len(batch))
+	failed = make([]bool, len(batch))
+	var (
+		mu sync.Mutex
+		wg sync.WaitGroup
+	)
+	sem := make(chan struct{}, m.opts.SweepWorkers)
+	for i, it := range batch {
+		mu.Lock()
+		stop := firstErr != nil
+		mu.Unlock()
+		if stop || ctx.Err() != nil {
+			break
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p, err := m.processClaimed(ctx, it, holds, c, record)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed[i] = true
+				if firstErr == nil {
+					firstErr = err
+				}
+				return
+			}
+			procs[i], done[i] = p, true
+		}()
+	}
+	wg.Wait()
+	return procs, done, failed, firstErr
 }
 
 // releaseAll gives back claims a stopped sweep will not process, so that
