@@ -113,8 +113,9 @@ func TestEventValidate(t *testing.T) {
 }
 
 // FuzzParseEntry holds the entry decoder to: no panic; the allocation-free
-// checker used by Verify agrees with it; whatever decodes re-encodes to the
-// same bytes (one encoding per entry).
+// structural checker used by Verify accepts whatever it accepts, with the
+// same index and chain link; whatever decodes re-encodes to the same bytes
+// (one encoding per entry).
 func FuzzParseEntry(f *testing.F) {
 	data, _ := sampleEntry().MarshalBinary()
 	f.Add(data)
@@ -128,8 +129,8 @@ func FuzzParseEntry(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		e, err := ParseEntry(data)
 		idx, prev, cerr := checkLeaf(data)
-		if (err == nil) != (cerr == nil) {
-			t.Fatalf("ParseEntry error %v but checkLeaf error %v", err, cerr)
+		if err == nil && cerr != nil {
+			t.Fatalf("ParseEntry accepts what checkLeaf rejects: %v", cerr)
 		}
 		if err != nil {
 			if !errors.Is(err, ErrMalformedEntry) {
@@ -148,4 +149,26 @@ func FuzzParseEntry(f *testing.F) {
 			t.Fatal("decoding is not canonical: re-encoding differs")
 		}
 	})
+}
+
+// TestPlainASCII checks the eight-bytes-at-a-time scan against the plain
+// definition for every byte value at every position of a 16-byte string.
+func TestPlainASCII(t *testing.T) {
+	t.Parallel()
+	printable := func(c byte) bool { return c >= 0x20 && c < 0x7f }
+	for pos := range 16 {
+		for c := range 256 {
+			b := bytes.Repeat([]byte("a"), 16)
+			b[pos] = byte(c)
+			n := plainASCII(b)
+			require.Zero(t, n%8)
+			for _, x := range b[:n] {
+				require.True(t, printable(x), "byte %#x at %d passed as plain ASCII", c, pos)
+			}
+			if printable(byte(c)) {
+				require.Equal(t, 16, n, "all-printable input is consumed")
+			}
+			require.Equal(t, n, plainASCII(string(b)))
+		}
+	}
 }

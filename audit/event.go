@@ -214,7 +214,7 @@ func checkText(s string, max int) string {
 	if len(s) > max {
 		return "exceeds " + strconv.Itoa(max) + " bytes"
 	}
-	for i := 0; i < len(s); {
+	for i := plainASCII(s); i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c < 0x20 || c == 0x7f {
@@ -233,4 +233,29 @@ func checkText(s string, max int) string {
 		i += n
 	}
 	return ""
+}
+
+// plainASCII returns the length of a prefix of s, a multiple of 8 bytes,
+// that is printable ASCII (0x20–0x7e); the rest needs a closer look. It
+// tests eight bytes at a time.
+func plainASCII[T string | []byte](s T) int {
+	const (
+		lo = 0x0101010101010101
+		hi = 0x8080808080808080
+	)
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		v := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+		if v&hi != 0 {
+			break // not ASCII
+		}
+		below := (v - 0x20*lo) & ^v & hi // some byte < 0x20
+		x := v ^ 0x7f*lo
+		del := (x - lo) & ^x & hi // some byte == 0x7f
+		if below|del != 0 {
+			break
+		}
+	}
+	return i
 }
