@@ -207,7 +207,11 @@ func (c *Client) Close() error {
 // and what audit events name). The conversation owns a redaction vault, so
 // a value gets the same placeholder in every turn; Close wipes it.
 func (c *Client) Conversation(subject string) *Conversation {
-	return &Conversation{c: c, subject: subject, vault: redact.NewVault(c.redactor)}
+	cv := &Conversation{c: c, subject: subject, vault: redact.NewVault(c.redactor)}
+	if _, err := io.ReadFull(c.opts.Rand, cv.cacheKey[:]); err == nil {
+		cv.cache = map[[32]byte]cachedText{}
+	}
+	return cv
 }
 
 // Conversation is a series of calls about one subject sharing one redaction
@@ -217,9 +221,11 @@ type Conversation struct {
 	c       *Client
 	subject string
 
-	mu     sync.Mutex // guards vault and closed
-	vault  *redact.Vault
-	closed bool
+	mu       sync.Mutex // guards the fields below
+	vault    *redact.Vault
+	closed   bool
+	cacheKey [32]byte
+	cache    map[[32]byte]cachedText // nil: no cache
 }
 
 // Counts returns how many values of each kind the conversation has
@@ -240,6 +246,8 @@ func (cv *Conversation) Close() error {
 	if !cv.closed {
 		cv.closed = true
 		cv.vault.Close()
+		cv.cache = nil
+		clear(cv.cacheKey[:])
 	}
 	return nil
 }

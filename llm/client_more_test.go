@@ -174,3 +174,28 @@ func TestRequirementsCombine(t *testing.T) {
 		assert.Equal(t, tt.want, resp.Provider, tt.name+": "+tt.why)
 	}
 }
+
+func TestHistoryRedactedConsistently(t *testing.T) {
+	t.Parallel()
+	p := &llmtest.Provider{ProviderName: "p"}
+	rec := &llmtest.Auditor{}
+	c, err := llm.New([]llm.Provider{p}, &llm.Options{Auditor: rec})
+	require.NoError(t, err)
+	conv := c.Conversation("s")
+	turn1 := []llm.Message{{Role: llm.RoleUser, Content: "mail " + email + " and " + email}}
+	_, err = conv.Chat(context.Background(), &llm.Request{Messages: turn1})
+	require.NoError(t, err)
+	turn2 := append(append([]llm.Message(nil), turn1...),
+		llm.Message{Role: llm.RoleAssistant, Content: "ok"},
+		llm.Message{Role: llm.RoleUser, Content: "and bob@example.org"})
+	_, err = conv.Chat(context.Background(), &llm.Request{Messages: turn2})
+	require.NoError(t, err)
+	seen := p.Seen()
+	assert.Equal(t, seen[0].Messages[0].Content, seen[1].Messages[0].Content, "the resent history is redacted the same way")
+	assert.Equal(t, "and [EMAIL_2]", seen[1].Messages[2].Content)
+	n, _ := llmtest.Attr(rec.Events()[1], "redactions.EMAIL")
+	assert.Equal(t, "3", n, "each call counts every redaction it sent, history included")
+	require.NoError(t, conv.Close())
+	_, err = conv.Chat(context.Background(), &llm.Request{Messages: turn2})
+	assert.ErrorIs(t, err, llm.ErrClosed)
+}

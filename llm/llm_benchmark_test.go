@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -18,6 +19,8 @@ import (
 // skipped, policy check, redaction, request encoding, response decoding and
 // restoration, an audit event to memory) with a plain net/http POST of the
 // same JSON to the same httptest server, which answers a fixed completion.
+// The call is the second turn of a conversation whose newest message changes
+// on every iteration.
 func BenchmarkChat(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -25,12 +28,22 @@ func BenchmarkChat(b *testing.B) {
 		_, _ = io.WriteString(w, `{"id":"chatcmpl-1","object":"chat.completion","model":"gpt-4o-mini","choices":[{"index":0,"message":{"role":"assistant","content":"I will write to [EMAIL_1] about the quarterly figures and copy the finance team."},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":18,"total_tokens":138}}`)
 	}))
 	defer srv.Close()
-	req := &llm.Request{Messages: []llm.Message{
+	// The second turn of a conversation: the history is resent, and the
+	// newest question differs on every call (so it is redacted afresh,
+	// while the history's redactions are remembered by the conversation).
+	history := []llm.Message{
 		{Role: llm.RoleSystem, Content: "You are a careful data analyst. Answer briefly."},
 		{Role: llm.RoleUser, Content: "Here is the summary of the uploaded sales sheet: revenue grew 12% quarter on quarter, " +
 			strings.Repeat("with the strongest growth in the north region and flat sales in the south, ", 4) +
 			"Please draft a note to alice.smith@example.com explaining the figures."},
-	}}
+		{Role: llm.RoleAssistant, Content: "Here is a draft note to [EMAIL_1] summarising the quarter's figures by region."},
+	}
+	question := func(i int) *llm.Request {
+		msgs := append(append([]llm.Message(nil), history...), llm.Message{Role: llm.RoleUser,
+			Content: "Thanks. Copy bob.jones@example.org and add the south region's numbers (request " + strconv.Itoa(i) + ")."})
+		return &llm.Request{Messages: msgs}
+	}
+	req := question(0)
 	body, err := openai.EncodeRequest(req, openai.DefaultModel, false)
 	if err != nil {
 		b.Fatal(err)
@@ -68,8 +81,10 @@ func BenchmarkChat(b *testing.B) {
 		defer conv.Close()
 		ctx := context.Background()
 		b.ReportAllocs()
+		i := 0
 		for b.Loop() {
-			resp, err := conv.Chat(ctx, req)
+			i++
+			resp, err := conv.Chat(ctx, question(i))
 			if err != nil {
 				b.Fatal(err)
 			}

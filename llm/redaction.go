@@ -30,15 +30,55 @@ func (cv *Conversation) redactRequest(req *Request, st *callState) *Request {
 	return &out
 }
 
+// redactText redacts one text through the vault. A conversation resends
+// its whole history on every turn, so results are remembered per text:
+// the key is a SHA-256 of the text under the conversation's random key (no
+// text is kept as a key), the value is the redacted text (placeholders
+// only) and its counts. The caller holds cv.mu.
 func (cv *Conversation) redactText(s string, st *callState) string {
 	if s == "" {
 		return s
 	}
+	var key [sha256.Size]byte
+	if cv.cache != nil {
+		h := sha256.New()
+		h.Write(cv.cacheKey[:])
+		h.Write([]byte(s))
+		h.Sum(key[:0])
+		if e, ok := cv.cache[key]; ok {
+			e.count(st)
+			return e.text
+		}
+	}
 	red, findings := cv.vault.Redact(s)
+	e := cachedText{text: red}
 	for _, f := range findings {
-		st.redactions[string(f.Kind)]++
+		e.kinds = append(e.kinds, string(f.Kind))
+	}
+	e.count(st)
+	if cv.cache != nil {
+		if len(cv.cache) >= maxCachedTexts {
+			clear(cv.cache)
+		}
+		cv.cache[key] = e
 	}
 	return red
+}
+
+// maxCachedTexts bounds a conversation's memory of redacted texts.
+const maxCachedTexts = 2048
+
+// cachedText is a remembered redaction: the redacted text and the kind of
+// each finding. It holds no personal data.
+type cachedText struct {
+	text  string
+	kinds []string
+}
+
+func (e cachedText) count(st *callState) {
+	for _, k := range e.kinds {
+		st.redactions[k]++
+	}
 }
 
 // redactJSON redacts every string value (not the keys) of a JSON document.
