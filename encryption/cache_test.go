@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -30,6 +31,12 @@ func TestCacheAvoidsUnwrap(t *testing.T) {
 		require.NoError(t, err)
 	}
 	assert.EqualValues(t, 0, kek.decrypts.Load(), "hot path never unwraps")
+	for range 10 {
+		w, err := k.NewEncryptingWriter(ctx, "s", io.Discard, nil)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+	}
+	assert.EqualValues(t, 0, kek.decrypts.Load(), "opening streams checks the store's version, never unwraps")
 
 	fake.Advance(59 * time.Second)
 	_, err = k.Decrypt(ctx, "s", ct, nil)

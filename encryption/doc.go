@@ -37,9 +37,11 @@
 // racing on a new source agree on one keyset; rotation and rewrapping are
 // compare-and-swap updates that retry. A record sealed under a key another
 // instance added is noticed at once (its key ID is unknown here, so the
-// store is read again). A shred or rotation elsewhere otherwise reaches this
-// instance's cache within [Options.CacheMaxAge]: until then it may still
-// open (and seal) data of a source another instance shredded.
+// store is read again), and opening a stream always checks the store's
+// version of the source's keys, so streams see a shred or rotation
+// elsewhere at once. For records, a shred elsewhere reaches this instance's
+// cache within [Options.CacheMaxAge]: until then it may still open (and
+// seal) records of a source another instance shredded.
 //
 // # Formats
 //

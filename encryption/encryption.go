@@ -118,9 +118,9 @@ type Options struct {
 
 	// CacheMaxAge is how long an unwrapped keyset is used before it is read
 	// and unwrapped again. It bounds how long a Keyring in another process
-	// keeps using a keyset shredded elsewhere, and how long it takes to
-	// open streams written under a key rotated elsewhere (records notice a
-	// rotation at once). Zero or negative means 5 minutes.
+	// keeps sealing and opening records with a keyset shredded elsewhere
+	// (streams check the store when opened). Zero or negative means 5
+	// minutes.
 	CacheMaxAge time.Duration
 
 	// Now is the clock for cache ages and audit events; nil means time.Now.

@@ -292,6 +292,25 @@ func (k *Keyring) Decrypt(ctx context.Context, sourceID string, ciphertext, asso
 	return pt, nil
 }
 
+// streamKeys returns sourceID's keys for opening a stream: a cached copy is
+// checked against the store's version first (one small read, no KEK call
+// unless it changed), so a rotation or shred by another instance applies to
+// streams at once.
+func (k *Keyring) streamKeys(ctx context.Context, sourceID string, create bool) (*sourceKeys, error) {
+	sk := k.cache.get(sourceID)
+	if sk == nil {
+		return k.keysFor(ctx, sourceID, create)
+	}
+	fresh, err := k.refresh(ctx, sourceID, sk)
+	if err != nil {
+		return nil, err
+	}
+	if fresh != nil {
+		return fresh, nil
+	}
+	return sk, nil
+}
+
 // refresh rereads sourceID's keys if the store holds a newer version than
 // sk. It returns nil keys when nothing changed.
 func (k *Keyring) refresh(ctx context.Context, sourceID string, sk *sourceKeys) (*sourceKeys, error) {

@@ -109,7 +109,30 @@ func TestOtherInstance(t *testing.T) {
 	require.NoError(t, err, "b sees a key ID it lacks and rereads the store")
 	assert.Equal(t, "2", string(pt))
 
+	var st bytes.Buffer
+	aw, err := a.NewEncryptingWriter(ctx, "s", &st, nil)
+	require.NoError(t, err)
+	_, err = aw.Write([]byte("stream"))
+	require.NoError(t, err)
+	require.NoError(t, aw.Close())
+	require.NoError(t, a.Rotate(ctx, "s"))
+	var st2 bytes.Buffer
+	aw, err = a.NewEncryptingWriter(ctx, "s", &st2, nil)
+	require.NoError(t, err)
+	_, err = aw.Write([]byte("stream 2"))
+	require.NoError(t, err)
+	require.NoError(t, aw.Close())
+	br, err := b.NewDecryptingReader(ctx, "s", bytes.NewReader(st2.Bytes()), nil)
+	require.NoError(t, err)
+	got, err := io.ReadAll(br)
+	require.NoError(t, err, "a stream under a key rotated elsewhere opens at once")
+	assert.Equal(t, "stream 2", string(got))
+
 	require.NoError(t, a.Shred(ctx, "s"))
+	_, err = b.NewDecryptingReader(ctx, "s", bytes.NewReader(st.Bytes()), nil)
+	assert.ErrorIs(t, err, ErrShredded, "streams see a shred elsewhere at once")
+	_, err = b.NewEncryptingWriter(ctx, "s", io.Discard, nil)
+	assert.ErrorIs(t, err, ErrShredded)
 	ct3 := bytes.Clone(ct2)
 	ct3[1] ^= 0xff // a key ID b does not hold
 	_, err = b.Decrypt(ctx, "s", ct3, nil)

@@ -16,6 +16,11 @@ import (
 // The format is Tink's streaming AEAD AES-256-GCM-HKDF with 1 MiB
 // segments: memory use is about two segments whatever the stream's size.
 // The writer is not safe for concurrent use.
+//
+// Opening a stream, unlike sealing a record, checks the source's version in
+// the store even when its keys are cached: one small read, no KEK call
+// unless the keys changed. So a source shredded or rotated by another
+// instance is seen at once by streams.
 func (k *Keyring) NewEncryptingWriter(ctx context.Context, sourceID string, dst io.Writer, associatedData []byte) (io.WriteCloser, error) {
 	if err := k.check(sourceID); err != nil {
 		return nil, err
@@ -23,7 +28,7 @@ func (k *Keyring) NewEncryptingWriter(ctx context.Context, sourceID string, dst 
 	if dst == nil {
 		return nil, errors.New("encryption: nil destination writer")
 	}
-	sk, err := k.keysFor(ctx, sourceID, true)
+	sk, err := k.streamKeys(ctx, sourceID, true)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +63,8 @@ func (e *encryptWriter) Close() error {
 // NewDecryptingReader returns a reader of the plaintext of a stream made by
 // [Keyring.NewEncryptingWriter] for the same sourceID and associatedData,
 // read from src. It returns ErrShredded or ErrUnknownSource at once when the
-// source has no keys.
+// source has no keys; like [Keyring.NewEncryptingWriter] it checks the
+// store even when the keys are cached.
 //
 // The reader returns plaintext one authenticated segment (1 MiB) at a time:
 // a segment is never returned before its tag has been checked, and a
@@ -73,7 +79,7 @@ func (k *Keyring) NewDecryptingReader(ctx context.Context, sourceID string, src 
 	if src == nil {
 		return nil, errors.New("encryption: nil source reader")
 	}
-	sk, err := k.keysFor(ctx, sourceID, false)
+	sk, err := k.streamKeys(ctx, sourceID, false)
 	if err != nil {
 		return nil, err
 	}
