@@ -339,8 +339,9 @@ func (k *Keyring) refresh(ctx context.Context, sourceID string, sk *sourceKeys) 
 // source can never get keys again. Shred is idempotent, and shredding a
 // source that never had keys records it as shredded.
 //
-// Other Keyrings sharing the store stop using their cached copy within
-// [Options.CacheMaxAge]. What the store keeps after a shred (database free
+// Other Keyrings sharing the store refuse new streams of the source at
+// once, and stop sealing and opening its records with their cached copy
+// within [Options.CacheMaxAge]. What the store keeps after a shred (database free
 // space, write-ahead logs, backups) is the store's to document; see the
 // package documentation on crypto-shredding.
 func (k *Keyring) Shred(ctx context.Context, sourceID string) error {
