@@ -25,8 +25,6 @@ var (
 	ErrInvalidEvent = errors.New("audit: invalid event")
 	// ErrNotFound reports an index at or beyond the log's size.
 	ErrNotFound = errors.New("audit: no entry at that index")
-	// ErrStripped reports an entry whose payload retention has removed.
-	ErrStripped = errors.New("audit: entry payload removed by retention")
 	// ErrEmptyLog reports a request that needs at least one entry.
 	ErrEmptyLog = errors.New("audit: log is empty")
 	// ErrTreeSize reports a tree size larger than the log.

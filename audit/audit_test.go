@@ -16,6 +16,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/inferlabs/privkit/audit"
+	"github.com/inferlabs/privkit/audit/audittest"
 	"github.com/inferlabs/privkit/internal/clock"
 )
 
@@ -224,4 +225,42 @@ func TestAppendContext(t *testing.T) {
 	if err != nil {
 		require.ErrorIs(t, err, context.Canceled)
 	}
+}
+
+// plainStore hides the optional interfaces of the store it wraps.
+type plainStore struct{ audit.Store }
+
+func TestStoreWithoutOptionalInterfaces(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	k := newKeys(t, "audit.example.com/plain")
+	s := plainStore{audit.NewMemoryStore()}
+	l, err := audit.Open(ctx, s, k.signer, nil)
+	require.NoError(t, err)
+	defer l.Close()
+	for i := range 30 {
+		_, err := l.Append(ctx, audittest.Event(i))
+		require.NoError(t, err)
+	}
+	var got []uint64
+	q := audit.Query{Reader: "employee:dpo", Subject: "user:u_3", Action: "workspace.file.read", Limit: 2}
+	for {
+		p, err := l.Query(ctx, q)
+		require.NoError(t, err)
+		for _, e := range p.Entries {
+			got = append(got, e.Index)
+		}
+		if !p.More {
+			break
+		}
+		q.Start = p.Next
+	}
+	assert.Equal(t, []uint64{3, 8, 13, 18, 23, 28}, got, "Query scans a store without SearchStore")
+	_, err = l.ApplyRetention(ctx)
+	assert.ErrorIs(t, err, audit.ErrUnsupported)
+	msg, err := l.Checkpoint(ctx)
+	require.NoError(t, err, "a store without CheckpointStore still gets signed checkpoints")
+	res, err := audit.Verify(ctx, s, &audit.VerifyOptions{Verifier: k.verifier, Checkpoints: [][]byte{msg}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Checkpoints)
 }

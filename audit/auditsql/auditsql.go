@@ -406,7 +406,21 @@ func (s *Store) Strip(ctx context.Context, cutoff time.Time) (int, error) {
 		return 0, fmt.Errorf("auditsql: strip: %w", err)
 	}
 	if n > 0 {
-		if err := s.db.CheckpointTruncate(ctx); err != nil {
+		// Readers can keep the WAL busy for a moment; retry briefly.
+		var err error
+		for attempt := range 5 {
+			if err = s.db.CheckpointTruncate(ctx); err == nil {
+				break
+			}
+			t := time.NewTimer(time.Duration(attempt+1) * 20 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return int(n), fmt.Errorf("auditsql: stripped %d entries but could not truncate the WAL: %w", n, ctx.Err())
+			case <-t.C:
+			}
+		}
+		if err != nil {
 			return int(n), fmt.Errorf("auditsql: stripped %d entries but could not truncate the WAL: %w", n, err)
 		}
 	}
