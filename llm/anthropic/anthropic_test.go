@@ -63,8 +63,12 @@ func TestChatReplay(t *testing.T) {
 	assert.Equal(t, "/messages", r.Path)
 	assert.Equal(t, "2023-06-01", r.Header.Get("Anthropic-Version"))
 	assert.Equal(t, "test-api-key", r.Header.Get("X-Api-Key"))
-	assert.JSONEq(t, `{"model":"claude-3-opus-20240229","messages":[{"role":"user","content":[{"type":"text","text":"Hello, how are you?"}]}],"max_tokens":100,"temperature":0}`,
-		string(r.Body), "the recorded request, with content as blocks")
+	var recorded map[string]any
+	require.NoError(t, json.Unmarshal(llmtest.LoadRequestBody(t, "testdata/anthropic_messages_nonstream.request.http"), &recorded))
+	recorded["messages"] = []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "text", "text": "Hello, how are you?"}}}}
+	want, err := json.Marshal(recorded)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(want), string(r.Body), "the recorded request, with content as blocks")
 }
 
 func TestStreamReplay(t *testing.T) {
@@ -90,9 +94,12 @@ func TestStreamReplay(t *testing.T) {
 			assert.Equal(t, llm.FinishStop, last.FinishReason)
 			require.NotNil(t, last.Usage)
 			assert.Equal(t, tt.usage, *last.Usage)
-			var body map[string]any
+			var body, recorded map[string]any
 			require.NoError(t, json.Unmarshal(srv.Requests()[0].Body, &body))
-			assert.Equal(t, true, body["stream"])
+			require.NoError(t, json.Unmarshal(llmtest.LoadRequestBody(t, "testdata/anthropic_messages_stream.request.http"), &recorded))
+			for _, k := range []string{"model", "max_tokens", "stream", "temperature"} {
+				assert.Equal(t, recorded[k], body[k], "%s as in the recorded request", k)
+			}
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -336,4 +337,54 @@ func TestStreamGotJSON(t *testing.T) {
 	assert.True(t, ae.Retryable, "like an error event inside a stream")
 	_, _, err = collect(t, p, hello())
 	assert.ErrorIs(t, err, llm.ErrMalformed, "any other JSON instead of a stream is malformed")
+}
+
+func TestSpecAndErrorFixtures(t *testing.T) {
+	t.Parallel()
+	read := func(name string) string {
+		b, err := os.ReadFile("testdata/" + name)
+		require.NoError(t, err)
+		return string(b)
+	}
+	resp, err := openai.ParseResponse([]byte(read("openai_chat_response_spec_example.json")))
+	require.NoError(t, err)
+	assert.Equal(t, "Hello! How can I assist you today?", resp.Text)
+	assert.Equal(t, llm.Usage{InputTokens: 19, OutputTokens: 10}, resp.Usage)
+
+	// The spec's stream example lists chunk payloads (and an elision line);
+	// framed as the wire does, it decodes to "Hello" and a stop.
+	var framed strings.Builder
+	for _, line := range strings.Split(read("openai_chat_stream_spec_example.txt"), "\n") {
+		if strings.HasPrefix(line, "{") {
+			framed.WriteString("data: " + line + "\n\n")
+		}
+	}
+	framed.WriteString("data: [DONE]\n\n")
+	var text string
+	var finish llm.FinishReason
+	require.NoError(t, openai.DecodeStream(strings.NewReader(framed.String()), 0, func(ch llm.Chunk) bool {
+		text += ch.Text
+		if ch.FinishReason != "" {
+			finish = ch.FinishReason
+		}
+		return true
+	}))
+	assert.Equal(t, "Hello", text)
+	assert.Equal(t, llm.FinishStop, finish)
+
+	for name, want := range map[string]struct {
+		code      string
+		retryable bool
+	}{
+		"openai_error_429_rate_limit_exceeded.json":            {"rate_limit_exceeded", true},
+		"openai_error_429_insufficient_quota.CONSTRUCTED.json": {"insufficient_quota", false},
+	} {
+		srv := llmtest.NewServer(t, llmtest.Status(429, read(name)))
+		_, err := openai.New("k", &openai.Options{BaseURL: srv.URL}).Chat(context.Background(), hello())
+		var ae *llm.APIError
+		require.ErrorAs(t, err, &ae, name)
+		assert.Equal(t, want.code, ae.Code, name)
+		assert.Equal(t, want.retryable, ae.Retryable, name)
+		assert.Zero(t, ae.RetryAfter, "%s: the \"try again in 114h\" text is not a retry hint", name)
+	}
 }
