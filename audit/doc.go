@@ -14,40 +14,42 @@
 //
 // # Using a log
 //
-//		skey, vkey, err := audit.GenerateKey("audit.example.com/prod") // once; publish vkey
-//		signer, err := note.NewSigner(skey)
-//		log, err := audit.Open(ctx, store, signer, nil)
-//		defer log.Close()
-//		idx, err := log.Append(ctx, audit.Event{Actor: "employee:e_17", Action: "workspace.file.read", …})
-//		checkpoint, err := log.Checkpoint(ctx)
+//	skey, vkey, err := audit.GenerateKey("audit.example.com/prod") // once; publish vkey
+//	signer, err := note.NewSigner(skey)
+//	log, err := audit.Open(ctx, store, signer, nil)
+//	defer log.Close()
+//	idx, err := log.Append(ctx, audit.Event{Actor: "employee:e_17", Action: "workspace.file.read", …})
+//	checkpoint, err := log.Checkpoint(ctx)
 //
-//	  - [Log.Append] validates the event ([Event.Validate]) and returns once
-//	    the entry is durable. Concurrent appends are committed together in one
-//	    store transaction and one sync (group commit) by a committer goroutine
-//	    the Log owns, so throughput grows with concurrency; an uncontended
-//	    append commits at once on the caller's goroutine. [Log.Record] is
-//	    Append without the index.
-//	  - [Log.Checkpoint] signs a C2SP tlog-checkpoint as a C2SP signed note
-//	    with Ed25519 (golang.org/x/mod/sumdb/note); Options.CheckpointInterval
-//	    makes one periodically. [VerifyCheckpoint] checks one with nothing but
-//	    the log's public verifier key.
-//	  - [Log.Entry], [Log.InclusionProof], [Log.ConsistencyProof] and
-//	    [Log.Root] serve verifiers; [VerifyInclusion] and [VerifyConsistency]
-//	    check the proofs, as does any RFC 6962 implementation (x/mod tlog,
-//	    transparency-dev/merkle).
-//	  - [Verify] re-reads a whole store, re-hashes every leaf, checks the
-//	    chain, rebuilds the tree, compares every stored tree hash and checks
-//	    the checkpoints, reporting the first bad index in a [*VerifyError].
-//	  - [Log.Query] finds entries by subject, actor, resource, action and
-//	    time, page by page, so a user can be told who accessed their data,
-//	    when and why. Every query is itself appended to the log first.
-//	  - [Log.ApplyRetention] strips the payload of entries older than the
-//	    retention period (one year by default) and keeps their leaf hashes,
-//	    so the chain, the tree, old checkpoints and every proof still verify.
-//	  - [Guard] lets an employee reach a user's data only under a grant for
-//	    one allowed [Purpose], with a ticket and an expiry. Grants live in the
-//	    log itself; every grant, revocation, access and denial is an entry,
-//	    and the guard fails closed.
+// What a log offers:
+//
+//   - [Log.Append] validates the event ([Event.Validate]) and returns once
+//     the entry is durable. Concurrent appends are committed together in one
+//     store transaction and one sync (group commit) by a committer goroutine
+//     the Log owns, so throughput grows with concurrency; an uncontended
+//     append commits at once on the caller's goroutine. [Log.Record] is
+//     Append without the index.
+//   - [Log.Checkpoint] signs a C2SP tlog-checkpoint as a C2SP signed note
+//     with Ed25519 (golang.org/x/mod/sumdb/note); Options.CheckpointInterval
+//     makes one periodically. [VerifyCheckpoint] checks one with nothing but
+//     the log's public verifier key.
+//   - [Log.Entry], [Log.InclusionProof], [Log.ConsistencyProof] and
+//     [Log.Root] serve verifiers; [VerifyInclusion] and [VerifyConsistency]
+//     check the proofs, as does any RFC 6962 implementation (x/mod tlog,
+//     transparency-dev/merkle).
+//   - [Verify] re-reads a whole store, re-hashes every leaf, checks the
+//     chain, rebuilds the tree, compares every stored tree hash and checks
+//     the checkpoints, reporting the first bad index in a [*VerifyError].
+//   - [Log.Query] finds entries by subject, actor, resource, action and
+//     time, page by page, so a user can be told who accessed their data,
+//     when and why. Every query is itself appended to the log first.
+//   - [Log.ApplyRetention] strips the payload of entries older than the
+//     retention period (one year by default) and keeps their leaf hashes,
+//     so the chain, the tree, old checkpoints and every proof still verify.
+//   - [Guard] lets an employee reach a user's data only under a grant for
+//     one allowed [Purpose], with a ticket and an expiry. Grants live in the
+//     log itself; every grant, revocation, access and denial is an entry,
+//     and the guard fails closed.
 //
 // A Log is safe for concurrent use. Close commits what is queued and stops
 // its goroutines; later calls return [ErrClosed].
