@@ -349,3 +349,23 @@ print("getpid ok", os.getpid() > 0)
 	assert.Contains(t, out, "memfd 1\n", "memfd_create fails with EPERM: memory outside RLIMIT_AS")
 	assert.Contains(t, out, "getpid ok True", "ordinary system calls work")
 }
+
+func TestHostileSignalsHost(t *testing.T) {
+	t.Parallel()
+	// The test process and the host's init, by their host pids.
+	code := fmt.Sprintf(`
+import os, signal
+for pid in [%d, %d]:
+    try:
+        os.kill(pid, signal.SIGKILL)
+        print("KILLED", pid)
+    except ProcessLookupError:
+        print("no such process")
+    except PermissionError:
+        print("denied")
+`, os.Getpid(), os.Getppid())
+	res := run(t, newMemFiles("u_kill", nil), code, sandbox.Limits{})
+	require.Equal(t, 0, res.ExitCode, "stderr: %s", res.Stderr)
+	assert.NotContains(t, string(res.Stdout), "KILLED", "host processes are out of reach")
+	assert.Equal(t, 2, strings.Count(string(res.Stdout), "no such process"), "host pids do not exist in the sandbox: %s", res.Stdout)
+}
