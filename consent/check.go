@@ -3,39 +3,65 @@ package consent
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 )
 
-// Reason explains a [Result].
-type Reason string
+// Reason explains a [Result]. It encodes as its name in JSON.
+type Reason uint8
 
 // The reasons a Check may give.
 const (
+	// ReasonError: the check failed (unknown purpose, store error). Refused.
+	// It is the zero value.
+	ReasonError Reason = iota
 	// ReasonNoticeOnly: the purpose needs no consent. Allowed.
-	ReasonNoticeOnly Reason = "notice-only"
+	ReasonNoticeOnly
 	// ReasonGranted: the subject's current decision grants it. Allowed.
-	ReasonGranted Reason = "granted"
+	ReasonGranted
 	// ReasonDefaultOptOut: an opt-out purpose the subject has not objected
 	// to. Allowed.
-	ReasonDefaultOptOut Reason = "default-opt-out"
+	ReasonDefaultOptOut
 	// ReasonNoConsent: an opt-in purpose the subject has not agreed to.
 	// Refused.
-	ReasonNoConsent Reason = "no-consent"
+	ReasonNoConsent
 	// ReasonDenied: the subject refused or withdrew. Refused.
-	ReasonDenied Reason = "denied"
+	ReasonDenied
 	// ReasonGPC: a Global Privacy Control signal opts the subject out.
 	// Refused.
-	ReasonGPC Reason = "gpc"
+	ReasonGPC
 	// ReasonConflict: a GPC signal overrides an earlier explicit opt-in.
 	// Refused: the opt-out wins until the subject confirms the opt-in
 	// ([MethodConfirm]); the host may ask them to.
-	ReasonConflict Reason = "conflict"
+	ReasonConflict
 	// ReasonNoticeChanged: the subject's grant predates a material change
 	// of the notice; fresh consent is needed. Refused.
-	ReasonNoticeChanged Reason = "notice-changed"
-	// ReasonError: the check failed (unknown purpose, store error). Refused.
-	ReasonError Reason = "error"
+	ReasonNoticeChanged
 )
+
+var reasonNames = [...]string{"error", "notice-only", "granted", "default-opt-out", "no-consent", "denied", "gpc", "conflict", "notice-changed"}
+
+// String returns the reason's name, such as "conflict".
+func (r Reason) String() string {
+	if int(r) < len(reasonNames) {
+		return reasonNames[r]
+	}
+	return "invalid"
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (r Reason) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (r *Reason) UnmarshalText(b []byte) error {
+	for i, n := range reasonNames {
+		if string(b) == n {
+			*r = Reason(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("consent: unknown reason %q", truncate(string(b)))
+}
 
 // Result is the answer of [Manager.Check].
 type Result struct {
@@ -43,22 +69,22 @@ type Result struct {
 	Allowed bool
 	// Reason says why.
 	Reason Reason
-	// Purpose is the purpose key checked.
-	Purpose string
 	// Mechanism is the purpose's effective mechanism in Region.
 	Mechanism Mechanism
+	// Purpose is the purpose key checked.
+	Purpose string
 	// Region is the regime applied: a region key of the jurisdiction table,
 	// or "" for the strictest regime of unknown regions.
 	Region string
 
 	blk *block // the subject's cached block (immutable); nil when none
-	idx int    // purpose index into blk
+	idx int32  // purpose index into blk
 }
 
 // Record returns the decision behind the answer; its Seq is 0 when there is
 // none (a default, notice-only purpose or error). It is a copy.
 func (r Result) Record() Decision {
-	if r.blk == nil || r.idx >= len(r.blk.states) || !r.blk.states[r.idx].has {
+	if r.blk == nil || int(r.idx) >= len(r.blk.states) || !r.blk.states[r.idx].has {
 		return Decision{}
 	}
 	return r.blk.recs[r.idx]
@@ -121,27 +147,24 @@ const (
 	packMechSh  = 4
 )
 
-// reasonCodes lists the reasons by packed code (4 bits, so 16 slots; the
-// unused ones read as ReasonError).
-var reasonCodes = [16]Reason{ReasonError, ReasonNoticeOnly, ReasonGranted, ReasonDefaultOptOut,
-	ReasonNoConsent, ReasonDenied, ReasonGPC, ReasonConflict, ReasonNoticeChanged,
-	ReasonError, ReasonError, ReasonError, ReasonError, ReasonError, ReasonError, ReasonError}
-
 // entry is the cached current state of one subject. It is a map value: the
 // answers of the first purposes (no GPC signal, the subject's own region)
 // are packed into it so that the common check reads nothing else.
 type entry struct {
-	jur    *jurisdiction
+	region string // the key of the subject's regime (jurisdiction.region)
 	blk    *block
 	packed uint64 // byte i: purpose i's answer
 }
+
+// jur returns the entry's regime.
+func (m *Manager) jurOf(e *entry) *jurisdiction { return m.reg.lookup(e.region) }
 
 // buildEntry folds a subject's history by precedence.
 func (m *Manager) buildEntry(history []Decision) *entry {
 	SortByPrecedence(history)
 	n := len(m.reg.purposes)
 	blk := &block{states: make([]state, n), recs: make([]Decision, n)}
-	e := &entry{blk: blk, jur: m.reg.strict}
+	e := &entry{blk: blk}
 	region := ""
 	for _, d := range history {
 		if d.Region != "" {
@@ -159,17 +182,12 @@ func (m *Manager) buildEntry(history []Decision) *entry {
 		st.granted, st.confirm, st.gpc = d.Granted, d.Method == MethodConfirm, d.Method == MethodGPC
 		st.valid = !(d.Granted && d.NoticeVersion < m.reg.material[i])
 	}
-	e.jur = m.reg.lookup(region)
+	jur := m.reg.lookup(region)
+	e.region = jur.region
 	for i := 0; i < n && i < maxPacked; i++ {
 		var r Result
-		m.decide(&r, e, i, e.jur, false)
-		b := uint64(r.Mechanism) << packMechSh
-		for c, reason := range reasonCodes {
-			if reason == r.Reason {
-				b |= uint64(c)
-				break
-			}
-		}
+		m.decide(&r, e, i, jur, false)
+		b := uint64(r.Mechanism)<<packMechSh | uint64(r.Reason)
 		if r.Allowed {
 			b |= packAllowed
 		}
@@ -198,7 +216,7 @@ func (m *Manager) decide(res *Result, e *entry, i int, j *jurisdiction, gpc bool
 		return
 	}
 	st := &e.blk.states[i]
-	res.blk, res.idx = e.blk, i
+	res.blk, res.idx = e.blk, int32(i)
 	if gpc && p.GPC && j.gpc {
 		switch {
 		case st.valid && st.granted && st.confirm:
@@ -257,17 +275,15 @@ func (m *Manager) Allowed(ctx context.Context, subject, purpose string) (bool, e
 // a store whose [Watcher] is complete, are honoured at once; for others see
 // [Options].MaxStaleness.
 func (m *Manager) Check(ctx context.Context, subject, purpose string) (Result, error) {
-	var res Result
-	i := m.reg.find(purpose)
+	i := m.find(purpose)
 	if i < 0 {
 		return Result{Purpose: purpose, Reason: ReasonError}, ErrUnknownPurpose
 	}
 	if subject == "" {
 		return Result{Purpose: purpose, Reason: ReasonError}, ErrEmptySubject
 	}
-	if m.reg.purposes[i].Mechanism == NoticeOnly {
-		m.decide(&res, nil, i, m.reg.strict, false)
-		return res, nil
+	if i < 64 && m.noticeOnly&(1<<i) != 0 || i >= 64 && m.reg.purposes[i].Mechanism == NoticeOnly {
+		return m.result(nil, i, m.reg.strict, false), nil
 	}
 	sig := signalFor(ctx, subject)
 	m.mu.RLock()
@@ -276,22 +292,23 @@ func (m *Manager) Check(ctx context.Context, subject, purpose string) (Result, e
 		return Result{Purpose: purpose, Reason: ReasonError}, ErrClosed
 	}
 	e, hit := m.subj[subject]
-	fresh := false
 	if hit && sig == nil && i < maxPacked {
 		// The common case: the subject's own region, no GPC signal.
 		b := uint8(e.packed >> (8 * i))
-		res = Result{Allowed: b&packAllowed != 0, Reason: reasonCodes[b&0xf], Purpose: m.reg.keys[i],
-			Mechanism: Mechanism(b>>packMechSh) & 3, Region: e.jur.region, blk: e.blk, idx: i}
+		allowed := b&packAllowed != 0
+		if !allowed || m.complete || m.now().UnixNano()-m.lastSyn <= int64(m.maxStale) {
+			m.mu.RUnlock()
+			return Result{Allowed: allowed, Reason: Reason(b & 0xf), Mechanism: Mechanism(b>>packMechSh) & 3,
+				Purpose: purpose, Region: e.region, blk: e.blk, idx: int32(i)}, nil
+		}
 	} else if hit {
-		m.decide(&res, &e, i, m.jurFor(&e, sig), sig.GPC)
-	}
-	if hit {
-		fresh = !res.Allowed || m.complete || m.now().UnixNano()-m.lastSyn <= int64(m.maxStale)
+		res := m.result(&e, i, m.jurFor(&e, sig), sig.GPC)
+		if !res.Allowed || m.complete || m.now().UnixNano()-m.lastSyn <= int64(m.maxStale) {
+			m.mu.RUnlock()
+			return res, nil
+		}
 	}
 	m.mu.RUnlock()
-	if fresh {
-		return res, nil
-	}
 	return m.checkSlow(ctx, subject, i, sig, hit)
 }
 
@@ -302,7 +319,7 @@ func (m *Manager) jurFor(e *entry, sig *GPCResult) *jurisdiction {
 	if e == nil {
 		return m.reg.strict
 	}
-	return e.jur
+	return m.jurOf(e)
 }
 
 // checkSlow revalidates against the store: after a sync when a cached

@@ -129,6 +129,14 @@ type Options struct {
 // Manager answers whether a subject allows a purpose, records decisions and
 // applies Global Privacy Control. It is safe for concurrent use. Use [New].
 type Manager struct {
+	// Read by every check; kept together.
+	mu         sync.RWMutex
+	subj       map[string]entry
+	closed     bool
+	complete   bool     // the store's Watcher covers every writer
+	keys       []string // purpose keys by index
+	noticeOnly uint64   // bit i: purpose i is notice-only (i < 64)
+
 	store   Store
 	reg     *registry
 	now     func() time.Time
@@ -138,14 +146,10 @@ type Manager struct {
 
 	maxStale  time.Duration
 	cacheSize int
-	complete  bool // the store's Watcher covers every writer
 	stopWatch func()
 
-	mu      sync.RWMutex
-	subj    map[string]entry
-	epoch   uint64 // bumped on every invalidation
-	closed  bool
-	lastSyn int64 // unix nanos of the last sync, read under mu
+	epoch   uint64 // bumped on every invalidation, under mu
+	lastSyn int64  // unix nanos of the last sync, under mu
 
 	syncMu sync.Mutex // one sync at a time
 	synced int64      // head seen by the last sync; -1 before the first
@@ -173,8 +177,14 @@ func New(store Store, opts *Options) (*Manager, error) {
 		subjFn:    opts.SubjectFromRequest,
 		maxStale:  opts.MaxStaleness,
 		cacheSize: opts.CacheSize,
-		subj:      make(map[string]entry),
+		subj:      make(map[string]entry, min(opts.CacheSize, 1024)),
 		synced:    -1,
+		keys:      reg.keys,
+	}
+	for i, p := range reg.purposes {
+		if i < 64 && p.Mechanism == NoticeOnly {
+			m.noticeOnly |= 1 << i
+		}
 	}
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
@@ -225,6 +235,25 @@ func (m *Manager) Purpose(key string) (Purpose, bool) {
 		return Purpose{}, false
 	}
 	return m.reg.purposes[i].clone(), true
+}
+
+// find returns the index of purpose key, or -1. Small registries are
+// scanned, which beats hashing the key.
+func (m *Manager) find(key string) int {
+	if len(m.keys) <= 8 {
+		for i, k := range m.keys {
+			// Length and first byte first: most mismatches end there
+			// without a call to compare memory.
+			if len(k) == len(key) && (len(k) == 0 || k[0] == key[0]) && k == key {
+				return i
+			}
+		}
+		return -1
+	}
+	if i, ok := m.reg.index[key]; ok {
+		return i
+	}
+	return -1
 }
 
 func storeErr(op string, err error) error {

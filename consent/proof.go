@@ -50,7 +50,7 @@ func (m *Manager) Export(ctx context.Context, subject string) (*Proof, error) {
 		Current: []Result{}, Notices: []ShownNotice{}}
 	e := m.buildEntry(append([]Decision(nil), h...))
 	for i := range m.reg.purposes {
-		p.Current = append(p.Current, m.result(e, i, e.jur, false))
+		p.Current = append(p.Current, m.result(e, i, m.jurOf(e), false))
 	}
 	type key struct {
 		purpose  string

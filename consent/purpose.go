@@ -198,23 +198,6 @@ func newRegistry(ps []Purpose, ns []Notice, js []Jurisdiction) (*registry, error
 	return r, nil
 }
 
-// find returns the index of purpose key, or -1. Small registries are
-// scanned, which beats hashing the key.
-func (r *registry) find(key string) int {
-	if len(r.keys) <= 8 {
-		for i, k := range r.keys {
-			if k == key {
-				return i
-			}
-		}
-		return -1
-	}
-	if i, ok := r.index[key]; ok {
-		return i
-	}
-	return -1
-}
-
 // hasNotice reports whether version v of purpose i was published (in any
 // language).
 func (r *registry) hasNotice(i, v int) bool {
