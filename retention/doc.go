@@ -21,7 +21,8 @@
 //
 // A [Policy] holds [Rule]s per data category: delete or retain, a TTL
 // counted from an [Anchor] (created, last activity, sent to a vendor,
-// deleted by the user), optionally conditioned on plan and region.
+// deleted by the user), optionally conditioned on plan, region and vendor
+// ([VendorRules] turns the vendor registry's retention periods into rules).
 // Precedence follows Microsoft Purview and S3 Object Lock (see [Policy]);
 // contradictory rule sets are rejected by [NewPolicy]. [DefaultPolicy]
 // holds privkit's defaults (uploads 1 h free / 7 days paid, conversations
@@ -34,9 +35,11 @@
 // Deleter with a timeout, and journals each step (claimed → deleting →
 // deleted, failed with a retry time, or pending), so a crashed sweep is
 // resumed by the next one and several instances sharing one PostgreSQL
-// inventory never delete an item twice. Failed items stay tracked and are
-// retried; items past due plus a grace period are reported by
-// [Manager.Overdue]. Every deletion is an audit event.
+// inventory never delete an item twice. A batch is deleted by several
+// workers at once (Options.SweepWorkers) and, when the store implements
+// [BatchRecorder], their journal steps are group-committed. Failed items
+// stay tracked and are retried; items past due plus a grace period are
+// reported by [Manager.Overdue]. Every deletion is an audit event.
 //
 // # Holds, requests, vendors, reports
 //

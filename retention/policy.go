@@ -67,6 +67,9 @@ type Rule struct {
 	Plan string
 	// Region, when set, limits the rule to items of that region.
 	Region string
+	// Vendor, when set, limits the rule to items held by that vendor
+	// (Item.Vendor); see [VendorRules].
+	Vendor string
 	// Reason documents the rule (shown in the record of processing).
 	Reason string
 }
@@ -78,13 +81,14 @@ type ruleJSON struct {
 	TTL      *string `json:"ttl"`
 	Plan     string  `json:"plan,omitempty"`
 	Region   string  `json:"region,omitempty"`
+	Vendor   string  `json:"vendor,omitempty"`
 	Reason   string  `json:"reason,omitempty"`
 }
 
 // MarshalJSON encodes the rule with TTL as a Go duration string ("168h").
 func (r Rule) MarshalJSON() ([]byte, error) {
 	ttl := r.TTL.String()
-	return json.Marshal(ruleJSON{r.Category, r.Action, r.Anchor, &ttl, r.Plan, r.Region, r.Reason})
+	return json.Marshal(ruleJSON{r.Category, r.Action, r.Anchor, &ttl, r.Plan, r.Region, r.Vendor, r.Reason})
 }
 
 // UnmarshalJSON decodes a rule encoded by MarshalJSON; a null or absent TTL
@@ -102,12 +106,16 @@ func (r *Rule) UnmarshalJSON(b []byte) error {
 		}
 		ttl = d
 	}
-	*r = Rule{j.Category, j.Action, j.Anchor, ttl, j.Plan, j.Region, j.Reason}
+	*r = Rule{Category: j.Category, Action: j.Action, Anchor: j.Anchor, TTL: ttl, Plan: j.Plan, Region: j.Region, Vendor: j.Vendor, Reason: j.Reason}
 	return nil
 }
 
 func (r Rule) scope() string {
-	return r.Category + "|plan=" + r.Plan + "|region=" + r.Region
+	s := r.Category + "|plan=" + r.Plan + "|region=" + r.Region
+	if r.Vendor != "" {
+		s += "|vendor=" + r.Vendor
+	}
+	return s
 }
 
 // String describes the rule, for example
@@ -120,6 +128,9 @@ func (r Rule) String() string {
 	}
 	if r.Region != "" {
 		fmt.Fprintf(&b, " region=%s", r.Region)
+	}
+	if r.Vendor != "" {
+		fmt.Fprintf(&b, " vendor=%s", r.Vendor)
 	}
 	return b.String()
 }
@@ -159,14 +170,13 @@ func (r Rule) validate() error {
 //     deletion time and its retention end.
 //  3. The longest retention wins among retain rules.
 //  4. An explicit rule beats an implicit one among delete rules: a label
-//     beats a category rule, and a rule conditioned on plan and region
-//     beats one conditioned on one of them, which beats a category-wide
-//     rule.
+//     beats a category rule, and a rule with more conditions (plan,
+//     region, vendor) beats one with fewer, down to a category-wide rule.
 //  5. The shortest deletion wins among delete rules equally explicit.
 //
 // # Contradictions
 //
-// Rules of one rule set that share a scope (category, plan and region) must
+// Rules of one rule set that share a scope (category, plan, region, vendor) must
 // not contradict each other: at most one delete and one retain rule per
 // scope, and a retain rule must not outlast a delete rule of the same scope
 // and anchor ("delete after 1 hour" and "keep at least 30 days" for the very
@@ -366,6 +376,9 @@ func explicitness(r Rule, label bool) int {
 	if r.Region != "" {
 		n++
 	}
+	if r.Vendor != "" {
+		n++
+	}
 	return n
 }
 
@@ -420,7 +433,7 @@ func (p *Policy) due(it Item) (Decision, error) {
 	}
 	var cands []cand
 	for _, r := range rules {
-		if (r.Plan == "" || r.Plan == it.Plan) && (r.Region == "" || r.Region == it.Region) {
+		if (r.Plan == "" || r.Plan == it.Plan) && (r.Region == "" || r.Region == it.Region) && (r.Vendor == "" || r.Vendor == it.Vendor) {
 			cands = append(cands, cand{r, false})
 		}
 	}
@@ -467,4 +480,23 @@ func (p *Policy) due(it Item) (Decision, error) {
 		d.DueAt = d.RetainUntil
 	}
 	return d, nil
+}
+
+// VendorRules returns, for each vendor with a known retention, a rule that
+// deletes its copies of [CategoryVendorData] that long after they were
+// sent: "data sent to a vendor is kept as the vendor record says". Being
+// conditioned on the vendor, such a rule beats the category-wide default.
+// Add them to a policy:
+//
+//	p, err := retention.NewPolicy(append(retention.DefaultPolicy().Rules(), retention.VendorRules(vendors)...))
+func VendorRules(vendors []Vendor) []Rule {
+	var out []Rule
+	for _, v := range vendors {
+		if v.Retention <= 0 || v.Name == "" {
+			continue
+		}
+		out = append(out, Rule{Category: CategoryVendorData, Action: ActionDelete, Anchor: AnchorSentToVendor,
+			TTL: v.Retention, Vendor: v.Name, Reason: "retention at " + v.Name + " (vendor record as of " + v.AsOf + ")"})
+	}
+	return out
 }

@@ -205,3 +205,23 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 	})
 }
+
+func TestVendorRules(t *testing.T) {
+	t.Parallel()
+	rules := retention.VendorRules(retention.KnownVendors())
+	require.Len(t, rules, 2, "only vendors with a known retention: OpenAI and Gemini")
+	p, err := retention.NewPolicy(append(retention.DefaultPolicy().Rules(), rules...))
+	require.NoError(t, err, "vendor rules do not contradict the defaults")
+	sent := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+	for vendor, want := range map[string]time.Duration{"openai": 30 * day, "google-gemini": 55 * day, "someone": 30 * day} {
+		due, err := p.DueAt(retention.Item{ID: "v", Category: retention.CategoryVendorData, Vendor: vendor, SentAt: sent})
+		require.NoError(t, err)
+		assert.Equal(t, sent.Add(want), due, "%s: the vendor record's retention, else the default", vendor)
+	}
+	b, err := json.Marshal(p)
+	require.NoError(t, err)
+	q, err := retention.ParsePolicy(b)
+	require.NoError(t, err)
+	assert.Equal(t, p.Rules(), q.Rules(), "the vendor condition round-trips")
+	assert.Contains(t, rules[1].String(), "vendor=google-gemini")
+}
