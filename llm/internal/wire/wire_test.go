@@ -125,8 +125,15 @@ func TestSendTimers(t *testing.T) {
 	}))
 	defer srv.Close()
 	defer close(release)
-	ctx := WithTimeouts(context.Background(), Timeouts{FirstByte: 50 * time.Millisecond, Idle: 100 * time.Millisecond})
+	tight := WithTimeouts(context.Background(), Timeouts{FirstByte: 50 * time.Millisecond, Idle: 100 * time.Millisecond})
+	// Generous timers for the steady stream, so a loaded machine does not
+	// make 20 ms pauses look like stalls.
+	loose := WithTimeouts(context.Background(), Timeouts{FirstByte: 5 * time.Second, Idle: 5 * time.Second})
 	do := func(path string, stream bool) ([]byte, error) {
+		ctx := tight
+		if path == "/slow" {
+			ctx = loose
+		}
 		req, _ := http.NewRequest(http.MethodGet, srv.URL+path, nil)
 		resp, err := Send(ctx, nil, req, stream)
 		if err != nil {
