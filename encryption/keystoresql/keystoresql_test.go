@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -189,4 +191,44 @@ func TestNewRejectsBadHandles(t *testing.T) {
 	defer plain.Close()
 	_, err = keystoresql.New(ctx, plain)
 	assert.ErrorIs(t, err, sqldb.ErrSQLiteSettings)
+}
+
+// TestShredUnderLoadSQLite: shreds succeed, with the log truncated, while
+// other connections keep reading and writing.
+func TestShredUnderLoadSQLite(t *testing.T) {
+	ctx := context.Background()
+	db, path := sqldbtest.SQLitePath(t)
+	store := newStore(t, db)
+	for i := range 8 {
+		require.NoError(t, store.Put(ctx, fmt.Sprint("victim-", i), 0, []byte("k")))
+	}
+	require.NoError(t, store.Put(ctx, "hot", 0, []byte("k")))
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if g == 0 {
+					assert.NoError(t, store.Put(ctx, fmt.Sprint("new-", n), 0, []byte("k")))
+					continue
+				}
+				_, _, err := store.Get(ctx, "hot")
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	for i := range 8 {
+		assert.NoError(t, store.Shred(ctx, fmt.Sprint("victim-", i)), "shred %d under load", i)
+	}
+	close(stop)
+	wg.Wait()
+	_, err := os.Stat(path)
+	require.NoError(t, err)
 }
