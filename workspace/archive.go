@@ -84,7 +84,7 @@ func (w *Workspace) ImportZip(ctx context.Context, r io.ReaderAt, size int64) ([
 		written = append(written, e)
 		total += e.size
 	}
-	if err := w.commitNew(ctx, plan, nil, written...); err != nil {
+	if err := w.commitNew(ctx, plan, true, written...); err != nil {
 		cleanup()
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (w *Workspace) importEntry(ctx context.Context, f *zip.File, name string, p
 			return nil, fmt.Errorf("%w: too many files", ErrQuota)
 		}
 	}
-	e, ds, err := w.writeData(ctx, name, zipErrReader{rc}, plan, limit)
+	e, ds, err := w.writeData(ctx, name, zipErrReader{rc}, plan, limit, false)
 	if err != nil {
 		return nil, err
 	}

@@ -550,3 +550,49 @@ func TestStoreOutageDoesNotStopWork(t *testing.T) {
 	assert.Equal(t, t0.Add(10*time.Minute), rec.LastActive, "and is saved once the store is back")
 	assert.Equal(t, t0.Add(5*time.Minute), rec.OldestFile)
 }
+
+// TestCrashAfterUploadKeepsIt: an upload is durable when Create returns,
+// though the manifest is rewritten later; after a crash (no Close) the
+// next load adopts it, and a replaced version does not come back.
+func TestCrashAfterUploadKeepsIt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, nil)
+	ws, err := e.m.Open(ctx, "u_crash2")
+	require.NoError(t, err)
+	_, err = ws.Create(ctx, "a.csv", strings.NewReader("version 1"))
+	require.NoError(t, err)
+	v1 := dataFiles(t, ws.Dir())
+	require.Len(t, v1, 1)
+	v1Bytes, err := os.ReadFile(filepath.Join(ws.Dir(), v1[0]))
+	require.NoError(t, err)
+	_, err = ws.Create(ctx, "keep.csv", strings.NewReader("keep"))
+	require.NoError(t, err)
+	require.NoError(t, ws.Rename(ctx, "keep.csv", "kept.csv")) // the manifest is written here
+	e.clock.Advance(time.Second)
+	_, err = ws.Create(ctx, "a.csv", strings.NewReader("version 2"))
+	require.NoError(t, err)
+	// The unlink of version 1 was not yet durable when the crash came.
+	require.NoError(t, os.WriteFile(filepath.Join(ws.Dir(), v1[0]), v1Bytes, 0o600))
+	_, err = ws.Create(ctx, "new.csv", strings.NewReader("new"))
+	require.NoError(t, err)
+
+	// Crash: a second process starts on the same root and store while the
+	// first never closed.
+	crashed := e.m
+	e.start(t)
+	ws2, err := e.m.Open(ctx, "u_crash2")
+	require.NoError(t, err)
+	assert.Equal(t, ws.ID(), ws2.ID())
+	list, err := ws2.List(ctx)
+	require.NoError(t, err)
+	var names []string
+	for _, fi := range list {
+		names = append(names, fi.Name())
+	}
+	assert.Equal(t, []string{"a.csv", "kept.csv", "new.csv"}, names, "uploads committed after the last manifest write are adopted")
+	assert.Equal(t, "version 2", readAll(t, ws2, "a.csv"), "the newer version wins")
+	assert.Equal(t, "new", readAll(t, ws2, "new.csv"))
+	assert.Len(t, dataFiles(t, ws2.Dir()), 3, "no stale version remains")
+	_ = crashed
+}

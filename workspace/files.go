@@ -41,6 +41,7 @@ type Workspace struct {
 	pendingBytes int64             // bytes reserved by writes in flight
 	pendingFiles int               // writes in flight
 	rootUsers    int               // users of root outside mu; no parking while > 0
+	dirty        bool              // files holds uploads the manifest on disk lacks
 	lastActive   time.Time         // in memory
 	persisted    time.Time         // LastActive last written to the store
 	gone         error             // ErrExpired or ErrClosed once unusable
@@ -110,6 +111,9 @@ func (w *Workspace) releaseRoot() {
 // workspace idle for at least idle with no write in flight.
 func (w *Workspace) parkLocked(ctx context.Context, now time.Time, idle time.Duration) {
 	if w.gone != nil || w.root == nil || w.rootUsers > 0 || w.pendingFiles > 0 || now.Sub(w.lastActive) < idle {
+		return
+	}
+	if err := w.flushLocked(ctx); err != nil {
 		return
 	}
 	if err := w.persistLocked(ctx, true); err != nil {
@@ -225,20 +229,34 @@ func (w *Workspace) removedElsewhereLocked(ctx context.Context) {
 
 // commitLocked makes next the workspace's file set: it writes the
 // manifest, and only if that succeeds, switches.
-func (w *Workspace) commitLocked(ctx context.Context, next map[string]*entry, beforeRename func() error) error {
+func (w *Workspace) commitLocked(ctx context.Context, next map[string]*entry) error {
 	root, err := w.rootLocked()
 	if err != nil {
 		return err
 	}
-	if err := w.writeManifest(ctx, root, next, beforeRename); err != nil {
+	if err := w.writeManifest(ctx, root, next); err != nil {
 		return err
 	}
+	w.setFilesLocked(next)
+	w.dirty = false
+	return nil
+}
+
+func (w *Workspace) setFilesLocked(next map[string]*entry) {
 	w.files = next
 	w.used = 0
 	for _, e := range next {
 		w.used += e.size
 	}
-	return nil
+}
+
+// flushLocked rewrites the manifest if uploads committed since its last
+// write are only in memory (and adoptable from their data files).
+func (w *Workspace) flushLocked(ctx context.Context) error {
+	if !w.dirty || w.gone != nil {
+		return nil
+	}
+	return w.commitLocked(ctx, w.files)
 }
 
 // dropDataLocked removes the data files of entries that left the manifest
@@ -288,7 +306,7 @@ func (w *Workspace) expireFilesLocked(ctx context.Context, plan Plan, now time.T
 	for _, e := range expired {
 		delete(next, e.name)
 	}
-	if err := w.commitLocked(ctx, next, nil); err != nil {
+	if err := w.commitLocked(ctx, next); err != nil {
 		return 0, nil, err
 	}
 	w.dropDataLocked(ctx, true, "max_age", expired...)
@@ -333,6 +351,9 @@ func (w *Workspace) openFile(ctx context.Context, name string) (*fileReader, err
 		return nil, w.goneOr(err)
 	}
 	r, err := w.m.cipher.NewDecryptingReader(ctx, w.source, f, fileAD(e.id))
+	if err == nil {
+		_, err = readHeader(r)
+	}
 	if err != nil {
 		f.Close()
 		return nil, w.goneOr(ErrCorrupt)
@@ -434,7 +455,7 @@ func (w *Workspace) Rename(ctx context.Context, from, to string) error {
 	next := maps.Clone(w.files)
 	delete(next, from)
 	next[to] = &entry{id: e.id, name: to, size: e.size, uploaded: e.uploaded}
-	return w.commitLocked(ctx, next, nil)
+	return w.commitLocked(ctx, next)
 }
 
 // Remove deletes the file name: it leaves the manifest, then its
@@ -459,7 +480,7 @@ func (w *Workspace) Remove(ctx context.Context, name string) error {
 	}
 	next := maps.Clone(w.files)
 	delete(next, name)
-	if err := w.commitLocked(ctx, next, nil); err != nil {
+	if err := w.commitLocked(ctx, next); err != nil {
 		return err
 	}
 	w.dropDataLocked(ctx, true, "user", e)

@@ -242,7 +242,7 @@ func (m *Manager) Close() error {
 		for _, w := range ws {
 			w.mu.Lock()
 			if w.gone == nil {
-				err = errors.Join(err, w.persistLocked(ctx, true))
+				err = errors.Join(err, w.flushLocked(ctx), w.persistLocked(ctx, true))
 			}
 			w.markGoneLocked(ErrClosed)
 			w.mu.Unlock()
@@ -420,16 +420,18 @@ func (m *Manager) load(ctx context.Context, rec Record) (*Workspace, error) {
 		root.Close()
 		return nil, err
 	}
-	if n, err := cleanOrphans(root, files); err != nil {
+	files, changed, err := w.reconcile(ctx, root, files)
+	if err != nil {
 		root.Close()
 		return nil, err
-	} else if n > 0 {
-		m.log.Info("workspace: removed orphaned files", "workspace", rec.ID, "count", n)
 	}
-	w.files = files
-	for _, e := range files {
-		w.used += e.size
+	if changed {
+		if err := w.writeManifest(ctx, root, files); err != nil {
+			root.Close()
+			return nil, err
+		}
 	}
+	w.setFilesLocked(files)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -164,9 +165,7 @@ func (w *Workspace) loadManifest(ctx context.Context, root *os.Root) (map[string
 // writeManifest encrypts files into a temporary file, syncs it, renames it
 // over the manifest and syncs the directory: a crash leaves either the old
 // or the new manifest, never a mix.
-// beforeRename, if not nil, is called after the new manifest is durable
-// and before it replaces the old one; its error aborts the write.
-func (w *Workspace) writeManifest(ctx context.Context, root *os.Root, files map[string]*entry, beforeRename func() error) error {
+func (w *Workspace) writeManifest(ctx context.Context, root *os.Root, files map[string]*entry) error {
 	tmp := manifestName + "." + newID() + ".tmp"
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -193,12 +192,6 @@ func (w *Workspace) writeManifest(ctx context.Context, root *os.Root, files map[
 	if err := f.Close(); err != nil {
 		_ = root.Remove(tmp)
 		return fmt.Errorf("workspace: write manifest: %w", err)
-	}
-	if beforeRename != nil {
-		if err := beforeRename(); err != nil {
-			_ = root.Remove(tmp)
-			return err
-		}
 	}
 	if err := root.Rename(tmp, manifestName); err != nil {
 		_ = root.Remove(tmp)
@@ -234,36 +227,158 @@ func syncDir(path string) error {
 	return nil
 }
 
-// cleanOrphans removes from a freshly loaded workspace directory everything
-// the manifest does not name: data files of writes a crash interrupted,
-// temporary manifests, and anything planted by another process (removing
-// a symlink removes the link, never its target).
-func cleanOrphans(root *os.Root, files map[string]*entry) (int, error) {
+// reconcile makes a freshly loaded manifest agree with the directory. An
+// entry whose data file is gone was replaced or removed after the
+// manifest's last write: it is dropped. A data file the manifest does not
+// name is either an upload committed after that write, which is adopted if
+// its header allows it and it decrypts to the end, or the leftover of a
+// write a crash interrupted. Everything else — temporary manifests,
+// anything planted by another process — is removed (removing a symlink
+// removes the link, never its target). changed reports whether the
+// manifest must be rewritten.
+func (w *Workspace) reconcile(ctx context.Context, root *os.Root, files map[string]*entry) (map[string]*entry, bool, error) {
 	d, err := root.Open(".")
 	if err != nil {
-		return 0, fmt.Errorf("workspace: list directory: %w", err)
+		return nil, false, fmt.Errorf("workspace: list directory: %w", err)
 	}
 	names, err := d.Readdirnames(-1)
 	d.Close()
 	if err != nil {
-		return 0, fmt.Errorf("workspace: list directory: %w", err)
+		return nil, false, fmt.Errorf("workspace: list directory: %w", err)
 	}
+	present := make(map[string]bool, len(names))
+	for _, n := range names {
+		present[n] = true
+	}
+	changed := false
 	keep := map[string]bool{manifestName: true}
-	for _, e := range files {
-		keep[e.id] = true
-	}
-	n := 0
-	for _, name := range names {
-		if keep[name] {
+	for name, e := range files {
+		if !present[e.id] {
+			delete(files, name)
+			changed = true
 			continue
 		}
-		if err := root.RemoveAll(name); err != nil {
-			return n, fmt.Errorf("workspace: remove orphan: %w", err)
+		keep[e.id] = true
+	}
+	var adopted []*entry
+	removed := 0
+	for _, n := range names {
+		if keep[n] {
+			continue
 		}
-		n++
+		if validID(n) {
+			if e := w.adopt(ctx, root, n); e != nil {
+				adopted = append(adopted, e)
+				continue
+			}
+		}
+		if err := root.RemoveAll(n); err != nil {
+			return nil, false, fmt.Errorf("workspace: remove orphan: %w", err)
+		}
+		removed++
 	}
-	if n > 0 {
-		return n, syncRoot(root)
+	slices.SortFunc(adopted, func(a, b *entry) int { return a.uploaded.Compare(b.uploaded) })
+	for _, e := range adopted {
+		changed = true
+		old := files[e.name]
+		if old != nil && old.uploaded.After(e.uploaded) {
+			_ = root.Remove(e.id) // an older version of a replaced file
+			removed++
+			continue
+		}
+		if old != nil {
+			_ = root.Remove(old.id)
+			removed++
+		}
+		files[e.name] = e
 	}
-	return 0, nil
+	if removed > 0 {
+		if err := syncRoot(root); err != nil {
+			return nil, false, err
+		}
+	}
+	return files, changed, nil
+}
+
+// adopt returns the entry of a data file the manifest does not name, if
+// its header says it is a committed standalone upload and its whole
+// ciphertext authenticates; nil otherwise.
+func (w *Workspace) adopt(ctx context.Context, root *os.Root, id string) *entry {
+	f, _, err := openRegular(root, id)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	r, err := w.m.cipher.NewDecryptingReader(ctx, w.source, f, fileAD(id))
+	if err != nil {
+		return nil
+	}
+	h, err := readHeader(r)
+	if err != nil || !h.standalone {
+		return nil
+	}
+	n, err := io.Copy(io.Discard, r)
+	if err != nil {
+		return nil
+	}
+	return &entry{id: id, name: h.name, size: n, uploaded: h.uploaded}
+}
+
+// Data file header, the first plaintext bytes of every data file:
+//
+//	"PKW1" | flags (1 byte: bit 0 = standalone) | uvarint len(name) | name | uploaded (int64 Unix ns, big endian)
+const headerMagic = "PKW1"
+
+type header struct {
+	name       string
+	uploaded   time.Time
+	standalone bool
+}
+
+func encodeHeader(name string, uploaded time.Time, standalone bool) []byte {
+	b := make([]byte, 0, len(headerMagic)+1+binary.MaxVarintLen64+len(name)+8)
+	b = append(b, headerMagic...)
+	var flags byte
+	if standalone {
+		flags |= 1
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(name)))
+	b = append(b, name...)
+	return binary.BigEndian.AppendUint64(b, uint64(uploaded.UnixNano()))
+}
+
+// readHeader reads and checks the header at the start of r.
+func readHeader(r io.Reader) (header, error) {
+	bad := fmt.Errorf("%w: bad data file header", ErrCorrupt)
+	var fixed [len(headerMagic) + 1]byte
+	if _, err := io.ReadFull(r, fixed[:]); err != nil || string(fixed[:len(headerMagic)]) != headerMagic || fixed[len(headerMagic)]&^1 != 0 {
+		return header{}, bad
+	}
+	n, err := binary.ReadUvarint(byteReader{r})
+	if err != nil || n == 0 || n > MaxNameBytes {
+		return header{}, bad
+	}
+	rest := make([]byte, n+8)
+	if _, err := io.ReadFull(r, rest); err != nil {
+		return header{}, bad
+	}
+	name := string(rest[:n])
+	if v, err := ValidName(name); err != nil || v != name {
+		return header{}, bad
+	}
+	ns := int64(binary.BigEndian.Uint64(rest[n:]))
+	return header{name: name, uploaded: time.Unix(0, ns).UTC(), standalone: fixed[len(headerMagic)]&1 != 0}, nil
+}
+
+// byteReader reads one byte at a time from r, for binary.ReadUvarint,
+// without reading ahead.
+type byteReader struct{ r io.Reader }
+
+func (b byteReader) ReadByte() (byte, error) {
+	var c [1]byte
+	if _, err := io.ReadFull(b.r, c[:]); err != nil {
+		return 0, err
+	}
+	return c[0], nil
 }

@@ -26,18 +26,18 @@ func (w *Workspace) Create(ctx context.Context, name string, r io.Reader) (fs.Fi
 	if err != nil {
 		return nil, err
 	}
-	e, ds, err := w.writeData(ctx, name, r, plan, 0)
+	e, ds, err := w.writeData(ctx, name, r, plan, 0, true)
 	if err != nil {
 		return nil, err
 	}
-	// The data file's fsync runs while the new manifest is written and
-	// synced; the manifest is renamed into place only once both are
-	// durable, so the order a crash could observe is unchanged.
-	err = w.commitNew(ctx, plan, ds.wait, e)
-	if serr := ds.wait(); err == nil && serr != nil {
-		err = serr
+	// The data file carries its own encrypted name and upload time, so once
+	// it and its directory entry are durable the upload survives a crash
+	// even before the manifest is rewritten (the next load adopts it).
+	if err := ds.wait(); err != nil {
+		w.removeData(e.id)
+		return nil, err
 	}
-	if err != nil {
+	if err := w.commitNew(ctx, plan, false, e); err != nil {
 		w.removeData(e.id)
 		return nil, err
 	}
@@ -46,37 +46,55 @@ func (w *Workspace) Create(ctx context.Context, name string, r io.Reader) (fs.Fi
 
 var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
-// dataSync syncs and closes a data file in its own goroutine; wait joins
-// it and may be called more than once.
+// dataSync syncs and closes a data file, and optionally its directory, in
+// goroutines of its own; wait joins them and may be called more than once.
 type dataSync struct {
-	done chan struct{}
-	err  error
+	wg  sync.WaitGroup
+	mu  sync.Mutex
+	err error
 }
 
-func startSync(f *os.File) *dataSync {
-	s := &dataSync{done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		err := f.Sync()
-		if cerr := f.Close(); err == nil {
-			err = cerr
+// startSync starts the sync of f and, if dir is not nil, of the directory
+// (for the new file's directory entry); both are closed when done.
+func startSync(f, dir *os.File) *dataSync {
+	s := &dataSync{}
+	for _, x := range []*os.File{f, dir} {
+		if x == nil {
+			continue
 		}
-		if err != nil {
-			s.err = fmt.Errorf("workspace: sync: %w", err)
-		}
-	}()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			err := x.Sync()
+			if cerr := x.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				s.mu.Lock()
+				s.err = errors.Join(s.err, fmt.Errorf("workspace: sync: %w", err))
+				s.mu.Unlock()
+			}
+		}()
+	}
 	return s
 }
 
 func (s *dataSync) wait() error {
-	<-s.done
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return s.err
 }
 
-// writeData streams r into a new encrypted data file and returns its
-// uncommitted entry, and the sync of the file, already started: the caller
-// must wait for it. limit, if positive, caps the file's size.
-func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, plan Plan, limit int64) (*entry, *dataSync, error) {
+// writeData streams r into a new encrypted data file, after a header
+// holding the name and upload time, and returns its uncommitted entry and
+// the sync of the file, already started: the caller must wait for it.
+// limit, if positive, caps the file's size. A standalone file (a Create)
+// syncs its directory entry too and may be adopted after a crash; the
+// files of an archive import may not, since they become visible together
+// through the manifest.
+func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, plan Plan, limit int64, standalone bool) (*entry, *dataSync, error) {
+	uploaded := w.m.now()
 	w.mu.Lock()
 	if w.gone != nil {
 		err := w.gone
@@ -117,6 +135,9 @@ func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, pla
 	if err != nil {
 		return fail(fmt.Errorf("workspace: encrypt: %w", err))
 	}
+	if _, err := ew.Write(encodeHeader(name, uploaded, standalone)); err != nil {
+		return fail(fmt.Errorf("workspace: encrypt: %w", err))
+	}
 	qw.dst = ew
 	bp := copyBufs.Get().(*[]byte)
 	_, err = io.CopyBuffer(qw, struct{ io.Reader }{r}, *bp)
@@ -130,7 +151,13 @@ func (w *Workspace) writeData(ctx context.Context, name string, r io.Reader, pla
 	if err := ew.Close(); err != nil {
 		return fail(fmt.Errorf("workspace: encrypt: %w", err))
 	}
-	return &entry{id: id, name: name, size: qw.n}, startSync(f), nil
+	var dir *os.File
+	if standalone {
+		if dir, err = root.Open("."); err != nil {
+			return fail(fmt.Errorf("workspace: sync directory: %w", err))
+		}
+	}
+	return &entry{id: id, name: name, size: qw.n, uploaded: uploaded}, startSync(f, dir), nil
 }
 
 // goneOr returns the reason the workspace is gone, if it is, else err: an
@@ -192,17 +219,18 @@ func (q *quotaWriter) Write(p []byte) (int, error) {
 
 // commitNew adds written entries to the manifest, replacing files of the
 // same names, after a final quota check.
-func (w *Workspace) commitNew(ctx context.Context, plan Plan, beforeRename func() error, es ...*entry) error {
+// With durable, the manifest is rewritten and synced before commitNew
+// returns; without, the data files must be durable and adoptable already,
+// and the manifest is rewritten later (see flushLocked).
+func (w *Workspace) commitNew(ctx context.Context, plan Plan, durable bool, es ...*entry) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.gone != nil {
 		return w.gone
 	}
-	now := w.m.now()
 	next := maps.Clone(w.files)
 	var replaced []*entry
 	for _, e := range es {
-		e.uploaded = now
 		if old := next[e.name]; old != nil {
 			replaced = append(replaced, old)
 		}
@@ -218,8 +246,13 @@ func (w *Workspace) commitNew(ctx context.Context, plan Plan, beforeRename func(
 	if plan.MaxFiles > 0 && len(next) > plan.MaxFiles {
 		return fmt.Errorf("%w: too many files", ErrQuota)
 	}
-	if err := w.commitLocked(ctx, next, beforeRename); err != nil {
-		return err
+	if durable {
+		if err := w.commitLocked(ctx, next); err != nil {
+			return err
+		}
+	} else {
+		w.setFilesLocked(next)
+		w.dirty = true
 	}
 	w.dropDataLocked(ctx, false, "replaced", replaced...)
 	// The files are committed; a failure to record the new oldest upload
