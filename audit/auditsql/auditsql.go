@@ -22,6 +22,10 @@
 // PostgreSQL database append through one sequencer and build one chain and
 // one tree.
 //
+// On SQLite each append transaction sets PRAGMA temp_store = MEMORY on its
+// connection, so the statement journal of a batch never goes to a
+// temporary file.
+//
 // # Retention
 //
 // [Store.Strip] nulls an entry's leaf bytes and identity columns and keeps
@@ -166,6 +170,13 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 		}
 		if size < 0 {
 			return errors.New("auditsql: corrupt head row")
+		}
+		if s.db.Dialect == sqldb.SQLite {
+			// A multi-row INSERT keeps a statement journal; in memory it
+			// costs no temporary file and leaves no entry bytes in one.
+			if _, err := tx.Exec(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+				return fmt.Errorf("auditsql: %w", err)
+			}
 		}
 		recs, err := fn(uint64(size), hashReader{ctx, tx})
 		if err != nil {
