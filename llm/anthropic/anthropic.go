@@ -127,7 +127,7 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
 	}
 	defer resp.Close()
-	body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
+	body, err := wire.ReadBodySized(resp.Body, p.opts.MaxResponseBytes, resp.ContentLength)
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
 	}

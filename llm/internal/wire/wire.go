@@ -77,7 +77,10 @@ func Send(ctx context.Context, hc *http.Client, req *http.Request, stream bool) 
 	}
 	if t.FirstByte <= 0 && t.Idle <= 0 {
 		// No timers: the caller's context alone bounds the request.
-		resp, err := hc.Do(req.WithContext(ctx))
+		if req.Context() != ctx {
+			req = req.WithContext(ctx)
+		}
+		resp, err := hc.Do(req)
 		if err != nil {
 			return nil, err
 		}
@@ -172,10 +175,19 @@ func (g *guardedBody) Close() error {
 // ReadBody reads at most max bytes of r (0 means DefaultMaxBody) and fails
 // with ErrTooLarge beyond that.
 func ReadBody(r io.Reader, max int64) ([]byte, error) {
+	return ReadBodySized(r, max, -1)
+}
+
+// ReadBodySized is ReadBody with a size hint (a response's ContentLength;
+// negative means unknown) to allocate the buffer once.
+func ReadBodySized(r io.Reader, max, hint int64) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
 	var buf bytes.Buffer
+	if hint > 0 && hint <= max {
+		buf.Grow(int(hint) + 1)
+	}
 	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
 	if err != nil {
 		return nil, err
