@@ -161,5 +161,8 @@ func errorKind(err error) string {
 	if errors.Is(err, ErrNoDeleter) {
 		return "no deleter"
 	}
+	if errors.Is(err, ErrClosed) {
+		return "manager closed"
+	}
 	return fmt.Sprintf("error (%T)", err)
 }

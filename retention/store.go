@@ -68,7 +68,9 @@ type Item struct {
 	// failure, a hold or a pending deletion.
 	NextAttemptAt time.Time `json:"next_attempt_at,omitzero"`
 	// Managed: LastError is a short, non-personal description of the last
-	// failure.
+	// failure: "timeout", "canceled", "no deleter", or "error" with the
+	// Go type of the Deleter's error, whose text is not stored because it
+	// may carry personal data.
 	LastError string `json:"last_error,omitempty"`
 	// Managed: Task is the manual erasure task or pending-deletion note.
 	Task string `json:"task,omitempty"`

@@ -193,6 +193,12 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, holds []Hold, rep *
 			return nil
 		}
 		after = batch[len(batch)-1].ID
+		// Reload the holds for every batch: a hold placed during a long
+		// sweep takes effect from the next batch.
+		if holds, err = m.store.ListHolds(ctx, true); err != nil {
+			m.releaseAll(batch)
+			return fmt.Errorf("retention: sweep: %w", err)
+		}
 		procs, done, failed, firstErr := m.processBatch(ctx, batch, holds, causeSweep, jw.record)
 		var undone []Item
 		for i, it := range batch {
