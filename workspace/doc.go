@@ -41,26 +41,32 @@
 // # Isolation and encryption at rest
 //
 // Every path is resolved inside the workspace directory through [os.Root].
-// File names never reach the disk: each file is stored as the ciphertext
-// of the [Cipher]'s streaming AEAD under a random ID, with the file ID
-// bound as associated data; names, sizes and upload times live in an
-// encrypted manifest in the same directory. The metadata [Store] holds
-// only the user's pseudonym, opaque IDs and times. Names are checked and
+// File names never reach the disk: each file is stored under a random ID as
+// the ciphertext of the [Cipher]'s streaming AEAD, with the file ID bound as
+// associated data; the plaintext starts with a small header holding the
+// file's name and upload time. The encrypted manifest in the same directory
+// lists names, sizes and upload times. The metadata [Store] holds only the
+// user's pseudonym, opaque IDs and times. Names are checked and
 // NFC-normalised by [ValidName]. privkit never creates symlinks or hard
 // links and refuses to read a file that is one ([ErrUnsafeFile]); anything
 // planted in a workspace directory is removed when the workspace loads.
 //
-// Writes are atomic: a file is written to a new data file, synced, and
-// only then named in a new manifest that replaces the old one by rename
-// followed by a directory sync. Readers never see half a file; concurrent
-// writers of one name each succeed and the last to commit wins. A write
-// that would exceed the plan's quota fails as soon as the stream crosses it
-// ([ErrQuota]) and leaves nothing behind.
-// [Workspace.Remove] and expiry unlink the ciphertext and sync the
-// directory before they return; the old ciphertext of a file replaced by a
-// new upload (still under the live workspace key) is unlinked at once and
-// made durable by the next directory sync, and a crash before that leaves an
-// orphan the next load removes.
+// Writes are atomic. An upload streams into a new data file under a fresh
+// ID; the file and the directory are synced before [Workspace.Create]
+// returns, and only then is the file visible by its name. Readers never see
+// half a file; concurrent writers of one name each succeed and the last to
+// commit wins. A write that would exceed the plan's quota fails as soon as
+// the stream crosses it ([ErrQuota]) and leaves nothing behind.
+//
+// Renames, removals, expiry and archive imports rewrite the manifest
+// (temporary file, sync, rename, directory sync) before they return.
+// Uploads rewrite it lazily — when the workspace is next renamed into,
+// removed from, parked or closed — because each data file describes
+// itself: after a crash, the next load adopts uploads the manifest lacks
+// once their whole ciphertext authenticates, drops entries whose data file
+// is gone, and removes what a crash left half-written. The old ciphertext of
+// a file replaced by a new upload (still under the live workspace key) is
+// unlinked at once and made durable by the next directory sync.
 //
 // # Concurrency and resources
 //

@@ -12,8 +12,9 @@ import (
 )
 
 // BenchmarkWrite compares a durable 1 MiB upload into a workspace
-// (encryption through *encryption.Keyring, data file sync, manifest
-// rewrite, rename, directory sync) with the same durability by hand.
+// (encryption through *encryption.Keyring, a new data file synced together
+// with its directory, quota and activity bookkeeping, the replaced
+// version's removal) with the same durability by hand.
 func BenchmarkWrite(b *testing.B) {
 	data := make([]byte, 1<<20)
 	if _, err := rand.Read(data); err != nil {

@@ -12,11 +12,13 @@ import (
 )
 
 // Create writes the bytes of r, streamed and encrypted, as the file name,
-// replacing a file of that name. The write is atomic: until Create returns,
-// readers see the old file (or none); if it fails — r errors, ctx is
-// cancelled, the quota is reached mid-stream — nothing of it remains.
-// Concurrent Creates of one name are all atomic and the last to finish
-// wins. Create returns the new file's information.
+// replacing a file of that name. The write is atomic and durable: until
+// Create returns, readers see the old file (or none); when it returns, the
+// file survives a crash; if it fails — r errors, ctx is cancelled, the
+// quota is reached mid-stream — nothing of it remains. Concurrent Creates
+// of one name are all atomic and the last to finish wins. Create returns
+// the new file's information; its ModTime is the upload time, from which
+// the plan's maximum file age counts.
 func (w *Workspace) Create(ctx context.Context, name string, r io.Reader) (fs.FileInfo, error) {
 	name, err := ValidName(name)
 	if err != nil {
