@@ -379,3 +379,26 @@ func TestReevaluateAfterPolicyChange(t *testing.T) {
 	got, _ := e2.m.Item(ctx, "c")
 	assert.Equal(t, t0.Add(90*day), got.DueAt, "the new policy's due time")
 }
+
+// TestHoldPlacedDuringSweep: a hold placed while a sweep runs takes effect
+// from the sweep's next batch.
+func TestHoldPlacedDuringSweep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, retention.NewMemoryStore(), &retention.Options{BatchSize: 1, SweepWorkers: 1})
+	ctx := context.Background()
+	e.track(t, freeFile("a"))
+	e.track(t, freeFile("b"))
+	var once sync.Once
+	e.m.RegisterDeleter("workspace", retention.DeleterFunc(func(ctx context.Context, it retention.Item) error {
+		once.Do(func() {
+			_, err := e.m.PlaceHold(ctx, retention.Hold{Scope: retention.HoldItem, Target: "b", Reason: "litigation", PlacedBy: "employee:legal"})
+			assert.NoError(t, err)
+		})
+		return e.del.Delete(ctx, it)
+	}))
+	e.clk.Advance(time.Hour)
+	rep := e.sweep(t)
+	assert.Equal(t, 1, rep.Deleted)
+	assert.Equal(t, 1, rep.Held, "the hold placed while deleting a applies to b")
+	assert.False(t, e.del.isDeleted("b"))
+}
