@@ -58,7 +58,8 @@ const MaxSourceIDLen = 255
 //
 // Implementations must be safe for concurrent use, including by several
 // processes sharing one database. They never retain or modify the slices
-// passed to them, and return slices the caller may keep.
+// passed to them, return slices the caller may keep, and fail a call whose
+// ctx is already done.
 // [github.com/inferlabs/privkit/encryption/encryptiontest.Run] checks an
 // implementation against this contract.
 type KeyStore interface {
