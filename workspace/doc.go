@@ -103,4 +103,8 @@
 // no backups, versions or sharing between users, and no directories (names
 // are flat). Content on disk is protected by encryption, not by hiding
 // sizes: a ciphertext's length reveals its plaintext's approximate size.
+// Encryption authenticates each file but cannot stop a rollback: someone
+// who can write the workspace directory and kept an old copy of its files
+// can put them back until the workspace is deleted (the key shredded);
+// protect the directory as the host's own data.
 package workspace
