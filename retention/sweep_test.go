@@ -385,7 +385,6 @@ func TestReevaluateAfterPolicyChange(t *testing.T) {
 func TestHoldPlacedDuringSweep(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, retention.NewMemoryStore(), &retention.Options{BatchSize: 1, SweepWorkers: 1})
-	ctx := context.Background()
 	e.track(t, freeFile("a"))
 	e.track(t, freeFile("b"))
 	var once sync.Once
