@@ -111,3 +111,25 @@ func FuzzStreamRestoration(f *testing.F) {
 		}
 	})
 }
+
+func TestUsageMidStreamDoesNotFlush(t *testing.T) {
+	t.Parallel()
+	u := &llm.Usage{InputTokens: 1}
+	p := &llmtest.Provider{ProviderName: "p", StreamChunks: func(*llm.Request) ([]llm.Chunk, error) {
+		return []llm.Chunk{{Text: "to [EMA", Usage: u}, {Text: "IL_1] now", Usage: u}, {FinishReason: llm.FinishStop, Usage: u}}, nil
+	}}
+	c, err := llm.New([]llm.Provider{p}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	for ch, err := range c.Conversation("s").Stream(context.Background(), &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "alice.smith@example.com"}}}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.WriteString(ch.Text)
+	}
+	if got.String() != "to alice.smith@example.com now" {
+		t.Fatalf("got %q: a usage report mid-stream must not release a partial placeholder", got.String())
+	}
+}

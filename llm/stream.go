@@ -58,7 +58,8 @@ func (cv *Conversation) stream(ctx context.Context, req *Request, st *callState,
 				return ErrClosed
 			}
 			ch.Text = rs.Write(ch.Text)
-			if ch.FinishReason != "" || ch.Usage != nil {
+			if ch.FinishReason != "" {
+				// The answer is complete: release what was held back.
 				ch.Text += rs.Flush()
 			}
 			ch.ToolCalls = cv.restoreToolCalls(ch.ToolCalls)
