@@ -7,6 +7,7 @@ import (
 	"log"
 	"strings"
 
+	"github.com/inferlabs/privkit/audit"
 	"github.com/inferlabs/privkit/llm"
 	"github.com/inferlabs/privkit/llm/gemini"
 	"github.com/inferlabs/privkit/llm/openai"
@@ -99,4 +100,39 @@ func Example_stream() {
 	// Output:
 	// provider saw: Call me on [PHONE_1]
 	// caller got:   You said: Call me on +44 20 7946 0958
+}
+
+// Consent is asked before any call, and every call — allowed or refused —
+// leaves one audit event without content. Hosts pass *consent.Manager and
+// *audit.Log; small functions stand in for them here.
+func Example_consentAndAudit() {
+	fake := openaifake.NewServer(nil)
+	defer fake.Close()
+	optedOut := map[string]bool{"user:u_7": true}
+	client, err := llm.New([]llm.Provider{openai.New("", &openai.Options{BaseURL: fake.URL})}, &llm.Options{
+		Consent: llm.ConsentFunc(func(_ context.Context, subject, purpose string) (bool, error) {
+			return !optedOut[subject], nil
+		}),
+		Auditor: llm.AuditorFunc(func(_ context.Context, e audit.Event) error {
+			attrs := map[string]string{}
+			for _, a := range e.Attrs {
+				attrs[a.Key] = a.Value()
+			}
+			fmt.Println(e.Action, e.Subject, e.Outcome, "consent="+attrs["consent"], "emails="+attrs["redactions.EMAIL"], "error="+attrs["error"])
+			return nil
+		}),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	req := &llm.Request{Messages: []llm.Message{{Role: llm.RoleUser, Content: "Reply to sam@example.net"}}}
+	if _, err := client.Conversation("user:u_3").Chat(context.Background(), req); err != nil {
+		log.Fatal(err)
+	}
+	_, err = client.Conversation("user:u_7").Chat(context.Background(), req)
+	fmt.Println(errors.Is(err, llm.ErrConsent), len(fake.Requests()), "request(s) reached the provider")
+	// Output:
+	// llm.chat user:u_3 success consent=allowed emails=1 error=
+	// llm.chat user:u_7 denied consent=denied emails= error=consent
+	// true 1 request(s) reached the provider
 }
