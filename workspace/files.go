@@ -26,8 +26,8 @@ import (
 // their maximum age are deleted before the call looks at them.
 //
 // Names are validated and normalised by [ValidName]. On disk a file is a
-// ciphertext named by a random ID; names, sizes and upload times live in
-// the encrypted manifest.
+// ciphertext named by a random ID; its name and upload time are encrypted
+// inside it and in the workspace's encrypted manifest.
 type Workspace struct {
 	m                *Manager
 	user, id, source string
