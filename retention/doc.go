@@ -15,7 +15,7 @@
 //	if err := m.Lint(ctx); err != nil { ... } // a category with no deleter
 //	m.Track(ctx, retention.Item{ID: "file_1", Category: retention.CategoryUploadedFile,
 //		Subject: "u_3f9c", System: "workspace", Plan: "free"})
-//	rep, err := m.Sweep(ctx, nil) // every few minutes, on any number of instances
+//	go m.Run(ctx, 5*time.Minute) // sweeps now and every 5 minutes, on any number of instances
 //
 // # Policy
 //

@@ -670,3 +670,38 @@ func (w *journalWriter) flush(batch []pendingEntry) {
 		}
 	}
 }
+
+// Run sweeps every interval until ctx ends or the Manager is closed, and
+// returns ctx's error or ErrClosed. It runs a first sweep at once. Sweep
+// errors are logged, not returned: the next sweep retries. Hosts start it
+// in a goroutine they own:
+//
+//	go func() { _ = m.Run(ctx, 5*time.Minute) }()
+//
+// Several instances may Run against one shared store.
+func (m *Manager) Run(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("%w: sweep interval must be positive", ErrInvalid)
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if err := m.check(); err != nil {
+			return err
+		}
+		rep, err := m.Sweep(ctx, nil)
+		switch {
+		case errors.Is(err, ErrClosed):
+			return err
+		case err != nil && ctx.Err() == nil:
+			m.log.ErrorContext(ctx, "retention: sweep failed", "err", err)
+		case err == nil && (rep.Deleted > 0 || rep.Failed > 0):
+			m.log.InfoContext(ctx, "retention: sweep", "deleted", rep.Deleted, "failed", rep.Failed, "held", rep.Held, "pending", rep.Pending)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}

@@ -401,3 +401,22 @@ func TestHoldPlacedDuringSweep(t *testing.T) {
 	assert.Equal(t, 1, rep.Held, "the hold placed while deleting a applies to b")
 	assert.False(t, e.del.isDeleted("b"))
 }
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, retention.NewMemoryStore(), nil)
+	e.track(t, freeFile("a"))
+	e.clk.Advance(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.m.Run(ctx, 5*time.Millisecond) }()
+	require.Eventually(t, func() bool { return e.del.isDeleted("a") }, 5*time.Second, 5*time.Millisecond, "the first sweep runs at once")
+	e.track(t, freeFile("b"))
+	e.clk.Advance(time.Hour)
+	require.Eventually(t, func() bool { return e.del.isDeleted("b") }, 5*time.Second, 5*time.Millisecond, "and again every interval")
+	cancel()
+	require.ErrorIs(t, <-done, context.Canceled)
+	require.ErrorIs(t, e.m.Run(context.Background(), 0), retention.ErrInvalid)
+	require.NoError(t, e.m.Close())
+	require.ErrorIs(t, e.m.Run(context.Background(), time.Millisecond), retention.ErrClosed)
+}
