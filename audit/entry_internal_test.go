@@ -169,6 +169,10 @@ func TestPlainASCII(t *testing.T) {
 				require.Equal(t, 16, n, "all-printable input is consumed")
 			}
 			require.Equal(t, n, plainASCII(string(b)))
+			if quickText(string(b)) {
+				require.Empty(t, checkText(string(b), MaxFieldLen), "quickText accepts only what checkText accepts")
+			}
+			require.Equal(t, printable(byte(c)), quickText(string(b)))
 		}
 	}
 }
