@@ -48,7 +48,8 @@ func (c *Client) run(ctx context.Context, cands []Provider, st *callState, fn fu
 				c.log.Info("llm: server asked for a longer wait than allowed; falling back", "provider", p.Name(), "wait", wait)
 				break
 			}
-			if dl, ok := ctx.Deadline(); ok && c.now().Add(wait).After(dl) {
+			// Context deadlines are on the real clock, whatever Options.Now says.
+			if dl, ok := ctx.Deadline(); ok && wait >= time.Until(dl) {
 				c.log.Info("llm: retry wait exceeds the deadline; falling back", "provider", p.Name(), "wait", wait)
 				break
 			}
