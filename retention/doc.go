@@ -19,7 +19,7 @@
 //
 // # Policy
 //
-// A [Policy] holds [Rule]s per data category: delete or retain, a TTL
+// A [Policy] holds rules ([Rule]) per data category: delete or retain, a TTL
 // counted from an [Anchor] (created, last activity, sent to a vendor,
 // deleted by the user), optionally conditioned on plan, region and vendor
 // ([VendorRules] turns the vendor registry's retention periods into rules).

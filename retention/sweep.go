@@ -104,14 +104,11 @@ func (m *Manager) Sweep(ctx context.Context, opts *SweepOptions) (*SweepReport, 
 		o = *opts
 	}
 	rep := &SweepReport{DryRun: o.DryRun, Started: m.now()}
-	holds, err := m.store.ListHolds(ctx, true)
-	if err != nil {
-		return nil, fmt.Errorf("retention: sweep: %w", err)
-	}
+	var err error
 	if o.DryRun {
-		err = m.dryRun(ctx, o, holds, rep)
+		err = m.dryRun(ctx, o, rep)
 	} else {
-		err = m.sweep(ctx, o, holds, rep)
+		err = m.sweep(ctx, o, rep)
 	}
 	if err != nil {
 		rep.Finished = m.now()
@@ -133,8 +130,12 @@ func (m *Manager) Sweep(ctx context.Context, opts *SweepOptions) (*SweepReport, 
 	return rep, nil
 }
 
-func (m *Manager) dryRun(ctx context.Context, o SweepOptions, holds []Hold, rep *SweepReport) error {
+func (m *Manager) dryRun(ctx context.Context, o SweepOptions, rep *SweepReport) error {
 	now := m.now()
+	holds, err := m.store.ListHolds(ctx, true)
+	if err != nil {
+		return fmt.Errorf("retention: sweep: %w", err)
+	}
 	after, n := "", 0
 	for {
 		items, err := m.store.ListItems(ctx, ItemFilter{DueBy: now, States: liveStates, After: after, Limit: m.opts.BatchSize})
@@ -169,7 +170,7 @@ func (m *Manager) dryRun(ctx context.Context, o SweepOptions, holds []Hold, rep 
 	}
 }
 
-func (m *Manager) sweep(ctx context.Context, o SweepOptions, holds []Hold, rep *SweepReport) error {
+func (m *Manager) sweep(ctx context.Context, o SweepOptions, rep *SweepReport) error {
 	jw := m.newJournalWriter()
 	defer jw.close()
 	after, n := "", 0
@@ -195,7 +196,8 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, holds []Hold, rep *
 		after = batch[len(batch)-1].ID
 		// Reload the holds for every batch: a hold placed during a long
 		// sweep takes effect from the next batch.
-		if holds, err = m.store.ListHolds(ctx, true); err != nil {
+		holds, err := m.store.ListHolds(ctx, true)
+		if err != nil {
 			m.releaseAll(batch)
 			return fmt.Errorf("retention: sweep: %w", err)
 		}
