@@ -15,8 +15,8 @@ import (
 // value is not: use [NewMemoryStore].
 type MemoryStore struct {
 	mu          sync.RWMutex
-	records     chunked[Record]
-	hashes      chunked[tlog.Hash] // tlog stored hashes, by storage index
+	records     chunked[Record] // each holds the stored hashes it added
+	nhashes     int64           // tlog stored hashes in all
 	checkpoints map[uint64][]byte
 	latest      uint64
 	hasLatest   bool
@@ -69,7 +69,7 @@ func (m *MemoryStore) Append(ctx context.Context, fn AppendFunc) error {
 	if err != nil {
 		return err
 	}
-	nh := int64(m.hashes.len())
+	nh := m.nhashes
 	for i := range recs {
 		r := &recs[i]
 		if r.Index != size+uint64(i) {
@@ -80,9 +80,7 @@ func (m *MemoryStore) Append(ctx context.Context, fn AppendFunc) error {
 		}
 		nh += int64(len(r.Hashes))
 	}
-	for i := range recs {
-		m.hashes.append(recs[i].Hashes...)
-	}
+	m.nhashes = nh
 	m.records.append(recs...)
 	return nil
 }
@@ -94,13 +92,20 @@ func (r memHashReader) ReadHashes(indexes []int64) ([]tlog.Hash, error) {
 	return r.m.readHashes(indexes)
 }
 
+// readHashes finds each stored hash in the record that added it: the hash
+// of tree level L, index k, in record (k+1)·2^L − 1 at position L.
 func (m *MemoryStore) readHashes(indexes []int64) ([]tlog.Hash, error) {
 	out := make([]tlog.Hash, len(indexes))
 	for i, x := range indexes {
-		if x < 0 || x >= int64(m.hashes.len()) {
+		if x < 0 || x >= m.nhashes {
 			return nil, fmt.Errorf("audit: memory store: no hash at storage index %d", x)
 		}
-		out[i] = *m.hashes.at(int(x))
+		level, k := tlog.SplitStoredHashIndex(x)
+		r := m.records.at(int((k+1)<<level - 1))
+		if level >= len(r.Hashes) {
+			return nil, fmt.Errorf("audit: memory store: no hash at storage index %d", x)
+		}
+		out[i] = r.Hashes[level]
 	}
 	return out, nil
 }
