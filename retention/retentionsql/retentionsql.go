@@ -387,8 +387,17 @@ func (s *Store) Record(ctx context.Context, e retention.JournalEntry) error {
 // one commit, for all entries.
 func (s *Store) RecordBatch(ctx context.Context, entries []retention.JournalEntry) ([]error, error) {
 	errs := make([]error, len(entries))
+	// Lock rows in ID order, as every other transaction here does, so that
+	// two instances' batches cannot deadlock; entries of one item keep
+	// their order.
+	order := make([]int, len(entries))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(entries[a].ItemID, entries[b].ItemID) })
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		for i, e := range entries {
+		for _, i := range order {
+			e := entries[i]
 			err := recordTx(ctx, tx, e)
 			if errors.Is(err, retention.ErrConflict) || errors.Is(err, retention.ErrNotFound) || errors.Is(err, retention.ErrInvalid) {
 				errs[i] = err
