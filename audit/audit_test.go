@@ -264,3 +264,32 @@ func TestStoreWithoutOptionalInterfaces(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, res.Checkpoints)
 }
+
+// TestGroupCommitKnobs runs concurrent appends with batching bounded to
+// one entry, and with lingering off: the log stays correct either way.
+func TestGroupCommitKnobs(t *testing.T) {
+	t.Parallel()
+	for _, opts := range []*audit.Options{{MaxBatch: 1}, {MaxDelay: -1}, {MaxBatch: 3, MaxDelay: time.Second}} {
+		ctx := context.Background()
+		k := newKeys(t, "audit.example.com/knobs")
+		s := audit.NewMemoryStore()
+		l, err := audit.Open(ctx, s, k.signer, opts)
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for w := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 20 {
+					_, err := l.Append(ctx, event(w*100+i))
+					assert.NoError(t, err)
+				}
+			}()
+		}
+		wg.Wait()
+		require.NoError(t, l.Close())
+		res, err := audit.Verify(ctx, s, &audit.VerifyOptions{Verifier: k.verifier})
+		require.NoError(t, err)
+		assert.EqualValues(t, 160, res.Size, "options %+v", *opts)
+	}
+}
