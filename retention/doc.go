@@ -29,6 +29,11 @@
 // until the user deletes them, vendor copies 30 days, raw IP logs 30 days,
 // audit entries 1 year).
 //
+// Plan changes ([Manager.SetPlan]) apply the current plan's rule from the
+// next sweep: a downgrade makes an older file due at once; an upgrade never
+// resurrects an item that was already due. A released legal hold does not
+// restart any clock. Say so in the privacy notice.
+//
 // # Sweeping
 //
 // [Manager.Sweep] claims due items in the store, calls each system's
