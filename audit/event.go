@@ -111,6 +111,7 @@ type EventError struct {
 	Reason string // "is empty", "exceeds 512 bytes", …
 }
 
+// Error returns "audit: invalid event: <field> <reason>".
 func (e *EventError) Error() string {
 	return "audit: invalid event: " + e.Field + " " + e.Reason
 }

@@ -24,6 +24,7 @@ type VerifyError struct {
 	Err error
 }
 
+// Error names the first bad index and the reason.
 func (e *VerifyError) Error() string {
 	s := fmt.Sprintf("audit: log does not verify at entry %d: %s", e.Index, e.Reason)
 	if e.Err != nil {
