@@ -1,10 +1,14 @@
 package auditsql_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -174,4 +178,44 @@ func TestCorruptRows(t *testing.T) {
 	require.ErrorIs(t, err, audit.ErrTampered, "an undecodable leaf is reported as tampering")
 	_, err = l.Append(ctx, audittest.Event(9))
 	require.NoError(t, err, "appends continue: they do not depend on the damaged row")
+}
+
+// TestStripLeavesNoTrace checks that retention removes stripped payloads
+// from every file of the SQLite database, indexes and WAL included.
+func TestStripLeavesNoTrace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, path := sqldbtest.SQLitePath(t)
+	s, err := auditsql.New(ctx, db.DB)
+	require.NoError(t, err)
+	k := audittest.NewKeys(t, "audit.example.com/strip")
+	now := audittest.T0
+	l, err := audit.Open(ctx, s, k.Signer, &audit.Options{Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	defer l.Close()
+	const marker = "zq7-secret-resource-marker"
+	for i := range 50 {
+		_, err := l.Append(ctx, audit.Event{Actor: "employee:" + marker, Action: "workspace.file.read",
+			Resource: fmt.Sprintf("workspace/%s/%d", marker, i), Subject: "user:" + marker})
+		require.NoError(t, err)
+	}
+	present := func() bool {
+		found := false
+		for _, f := range []string{path, path + "-wal"} {
+			if data, err := os.ReadFile(f); err == nil && bytes.Contains(data, []byte(marker)) {
+				found = true
+			}
+		}
+		return found
+	}
+	require.True(t, present(), "precondition: the payload is in the database files")
+	now = now.Add(400 * 24 * time.Hour)
+	_, err = l.Append(ctx, audittest.Event(1))
+	require.NoError(t, err)
+	n, err := l.ApplyRetention(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 50, n)
+	assert.False(t, present(), "no file of the database still holds stripped bytes")
+	_, err = audit.Verify(ctx, s, &audit.VerifyOptions{Verifier: k.Verifier})
+	require.NoError(t, err)
 }
