@@ -20,6 +20,10 @@ type cache struct {
 	size   int // <= 0: nothing is kept
 	maxAge time.Duration
 	now    func() time.Time
+	// since is time.Since for the real clock (one monotonic clock read,
+	// about half the cost of time.Now on the hot path), or now().Sub(t).
+	since func(t time.Time) time.Duration
+	epoch time.Time // origin of lastUse
 
 	entries sync.Map // string -> *cacheEntry; lock-free reads
 
@@ -39,9 +43,10 @@ type cache struct {
 }
 
 type cacheEntry struct {
-	keys    *sourceKeys
-	loaded  time.Time
-	lastUse atomic.Int64 // UnixNano of the last hit
+	keys      *sourceKeys
+	loaded    time.Time
+	loadedOff time.Duration // loaded - cache epoch
+	lastUse   atomic.Int64  // nanoseconds since the cache epoch at the last hit
 }
 
 // flight is one load of a source's keys in progress. Every caller wanting
@@ -53,13 +58,21 @@ type flight struct {
 	err    error
 }
 
-func newCache(size int, maxAge time.Duration, now func() time.Time) *cache {
-	return &cache{
+// newCache returns a cache on the clock now; realClock says now is
+// time.Now, so that hits can read the monotonic clock alone.
+func newCache(size int, maxAge time.Duration, now func() time.Time, realClock bool) *cache {
+	c := &cache{
 		size:    size,
 		maxAge:  maxAge,
 		now:     now,
+		since:   time.Since,
+		epoch:   now(),
 		flights: make(map[string]*flight),
 	}
+	if !realClock {
+		c.since = func(t time.Time) time.Duration { return now().Sub(t) }
+	}
+	return c
 }
 
 // get returns the cached keys of sourceID, or nil if absent or too old.
@@ -72,11 +85,11 @@ func (c *cache) get(sourceID string) *sourceKeys {
 		return nil
 	}
 	e := v.(*cacheEntry)
-	now := c.now()
-	if now.Sub(e.loaded) >= c.maxAge || now.Before(e.loaded) {
+	age := c.since(e.loaded)
+	if age >= c.maxAge || age < 0 {
 		return nil
 	}
-	e.lastUse.Store(now.UnixNano())
+	e.lastUse.Store(int64(e.loadedOff + age))
 	return e.keys
 }
 
@@ -93,8 +106,8 @@ func (c *cache) put(sourceID string, keys *sourceKeys, gen uint64) {
 		return
 	}
 	now := c.now()
-	e := &cacheEntry{keys: keys, loaded: now}
-	e.lastUse.Store(now.UnixNano())
+	e := &cacheEntry{keys: keys, loaded: now, loadedOff: now.Sub(c.epoch)}
+	e.lastUse.Store(int64(e.loadedOff))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen || c.closed {

@@ -62,7 +62,7 @@ func NewKeyring(store KeyStore, kek tink.AEAD, opts *Options) (*Keyring, error) 
 	now := clock.NowFunc(opts.Now)
 	k := &Keyring{
 		store:   store,
-		cache:   newCache(size, maxAge, now),
+		cache:   newCache(size, maxAge, now, opts.Now == nil),
 		now:     now,
 		log:     log,
 		auditor: opts.Auditor,
