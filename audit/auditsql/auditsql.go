@@ -22,6 +22,10 @@
 // PostgreSQL database append through one sequencer and build one chain and
 // one tree.
 //
+// Entries are indexed by subject, actor and resource (each with the index,
+// for paging) and by time, so that [audit.Log.Query] and retention never
+// scan the log. Index maintenance is most of the CPU an append costs.
+//
 // On SQLite each append transaction sets PRAGMA temp_store = MEMORY on its
 // connection, so the statement journal of a batch never goes to a
 // temporary file.
