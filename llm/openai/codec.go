@@ -66,7 +66,9 @@ func EncodeRequest(req *llm.Request, model string, stream bool) ([]byte, error) 
 	return encodeRequest(req, model, stream, false)
 }
 
-func encodeRequest(req *llm.Request, model string, stream, legacyMaxTokens bool) ([]byte, error) {
+// encodeRequestStd is the encoding/json reference for encodeRequest; the
+// tests check that both produce the same JSON value.
+func encodeRequestStd(req *llm.Request, model string, stream, legacyMaxTokens bool) ([]byte, error) {
 	cr := chatRequest{
 		Model:       req.Model,
 		Temperature: req.Temperature,
