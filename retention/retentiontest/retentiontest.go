@@ -2,6 +2,7 @@ package retentiontest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,6 +44,10 @@ func Run(t *testing.T, newStore func(t *testing.T) retention.Store) {
 		s := newStore(t)
 		testRequestAcrossInstances(t, s, s)
 	})
+	t.Run("ConcurrentErasure", func(t *testing.T) {
+		s := newStore(t)
+		testConcurrentErasure(t, s, s)
+	})
 }
 
 // RunShared runs the tests that need two handles on one shared database
@@ -59,6 +64,10 @@ func RunShared(t *testing.T, open func(t *testing.T) (a, b retention.Store)) {
 	t.Run("RequestAcrossInstances", func(t *testing.T) {
 		a, b := open(t)
 		testRequestAcrossInstances(t, a, b)
+	})
+	t.Run("ConcurrentErasure", func(t *testing.T) {
+		a, b := open(t)
+		testConcurrentErasure(t, a, b)
 	})
 }
 
@@ -557,4 +566,58 @@ func testRecordBatch(t *testing.T, s retention.Store) {
 	j, err := s.JournalOf(ctx, "b2")
 	require.NoError(t, err)
 	assert.Len(t, j, 1, "only the claim is journaled for b2")
+}
+
+// testConcurrentErasure processes one erasure request on two instances at
+// once: every item is deleted exactly once and the receipt ends complete.
+func testConcurrentErasure(t *testing.T, a, b retention.Store) {
+	ctx := context.Background()
+	now := T0.Add(time.Minute)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	del := NewDeleter()
+	var ms []*retention.Manager
+	for i, s := range []retention.Store{a, b} {
+		m, err := retention.New(s, &retention.Options{Now: func() time.Time { return now }, Instance: fmt.Sprintf("m%d", i), Logger: quiet})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = m.Close() })
+		m.RegisterDeleter("chat", del)
+		ms = append(ms, m)
+	}
+	const n = 12
+	for i := range n {
+		_, err := ms[0].Track(ctx, retention.Item{ID: fmt.Sprintf("c%02d", i), Category: "conversation", Subject: "s", System: "chat", CreatedAt: T0})
+		require.NoError(t, err)
+	}
+	req, err := ms[0].SubmitRequest(ctx, retention.Request{Type: retention.RequestErasure, Subject: "s", Law: retention.LawGDPR})
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for _, m := range ms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := m.ProcessRequest(ctx, req.ID)
+			if err != nil && !errors.Is(err, retention.ErrIncomplete) && !errors.Is(err, retention.ErrRequestState) {
+				assert.NoError(t, err)
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := ms[1].Request(ctx, req.ID)
+	require.NoError(t, err)
+	for i := 0; i < 3 && !got.Status.Final(); i++ {
+		res, err := ms[i%2].ProcessRequest(ctx, req.ID)
+		if err != nil && !errors.Is(err, retention.ErrIncomplete) {
+			require.NoError(t, err)
+		}
+		got = res.Request
+	}
+	assert.Equal(t, retention.StatusCompleted, got.Status)
+	require.Len(t, got.Results, n)
+	for _, l := range got.Results {
+		assert.Contains(t, []retention.ResultStatus{retention.ResultDeleted, retention.ResultAlreadyDeleted}, l.Status, l.ItemID)
+	}
+	for i := range n {
+		id := fmt.Sprintf("c%02d", i)
+		assert.Equal(t, 1, del.Calls(id), "%s deleted once", id)
+	}
 }
