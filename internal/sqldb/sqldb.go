@@ -106,13 +106,15 @@ type DB struct {
 // write-ahead logging, synchronous=FULL (a committed transaction survives a
 // crash), foreign keys on, a 10 s busy timeout, secure_delete=ON (deleted
 // content is overwritten with zeros) and write transactions that begin
-// IMMEDIATE, so concurrent writers queue instead of failing.
+// IMMEDIATE, so concurrent writers queue instead of failing. Temporary
+// tables and sort spills stay in memory (temp_store=MEMORY), so no
+// plaintext lands in temporary files.
 func OpenSQLite(ctx context.Context, path string) (*DB, error) {
 	if path == "" || path == ":memory:" {
 		return nil, errors.New("sqldb: sqlite needs a file path")
 	}
 	q := url.Values{}
-	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "secure_delete(1)"} {
+	for _, p := range []string{"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)", "secure_delete(1)", "temp_store(2)"} {
 		q.Add("_pragma", p)
 	}
 	q.Set("_txlock", "immediate")

@@ -146,7 +146,7 @@ func TestMigratorsRace(t *testing.T) {
 func TestSQLiteSettingsAndCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	db, path := sqldbtest.SQLitePath(t)
-	for pragma, want := range map[string]string{"journal_mode": "wal", "secure_delete": "1", "foreign_keys": "1", "synchronous": "2"} {
+	for pragma, want := range map[string]string{"journal_mode": "wal", "secure_delete": "1", "foreign_keys": "1", "synchronous": "2", "temp_store": "2"} {
 		var got string
 		require.NoError(t, db.QueryRow(ctx, "PRAGMA "+pragma).Scan(&got))
 		assert.Equal(t, want, got, "pragma %s", pragma)
