@@ -1,9 +1,11 @@
 package retention
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"sort"
 	"strings"
@@ -75,32 +77,47 @@ type Rule struct {
 }
 
 type ruleJSON struct {
-	Category string  `json:"category"`
-	Action   Action  `json:"action"`
-	Anchor   Anchor  `json:"anchor"`
-	TTL      *string `json:"ttl"`
-	Plan     string  `json:"plan,omitempty"`
-	Region   string  `json:"region,omitempty"`
-	Vendor   string  `json:"vendor,omitempty"`
-	Reason   string  `json:"reason,omitempty"`
+	Category string          `json:"category"`
+	Action   Action          `json:"action"`
+	Anchor   Anchor          `json:"anchor"`
+	TTL      json.RawMessage `json:"ttl"`
+	Plan     string          `json:"plan,omitempty"`
+	Region   string          `json:"region,omitempty"`
+	Vendor   string          `json:"vendor,omitempty"`
+	Reason   string          `json:"reason,omitempty"`
 }
 
 // MarshalJSON encodes the rule with TTL as a Go duration string ("168h").
 func (r Rule) MarshalJSON() ([]byte, error) {
-	ttl := r.TTL.String()
-	return json.Marshal(ruleJSON{r.Category, r.Action, r.Anchor, &ttl, r.Plan, r.Region, r.Vendor, r.Reason})
+	ttl, err := json.Marshal(r.TTL.String())
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(ruleJSON{r.Category, r.Action, r.Anchor, ttl, r.Plan, r.Region, r.Vendor, r.Reason})
 }
 
-// UnmarshalJSON decodes a rule encoded by MarshalJSON; a null or absent TTL
-// is 0.
+// UnmarshalJSON decodes a rule encoded by MarshalJSON. The "ttl" key is
+// required, null meaning 0 (as for "until the user deletes it"), and
+// unknown keys are refused: a misspelt TTL must not turn into "delete at
+// once".
 func (r *Rule) UnmarshalJSON(b []byte) error {
 	var j ruleJSON
-	if err := json.Unmarshal(b, &j); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&j); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
 	}
 	var ttl time.Duration
-	if j.TTL != nil {
-		d, err := time.ParseDuration(*j.TTL)
+	switch t := strings.TrimSpace(string(j.TTL)); t {
+	case "":
+		return fmt.Errorf("%w: rule for %q without ttl (use null for none)", ErrInvalidPolicy, j.Category)
+	case "null":
+	default:
+		var str string
+		if err := json.Unmarshal(j.TTL, &str); err != nil {
+			return fmt.Errorf("%w: ttl must be a duration string such as \"168h\"", ErrInvalidPolicy)
+		}
+		d, err := time.ParseDuration(str)
 		if err != nil {
 			return fmt.Errorf("%w: bad ttl", ErrInvalidPolicy)
 		}
@@ -259,13 +276,16 @@ type policyJSON struct {
 // and validates it as [NewPolicy] does.
 func ParsePolicy(data []byte) (*Policy, error) {
 	var j policyJSON
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&j); err != nil {
 		if errors.Is(err, ErrInvalidPolicy) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: %w", ErrInvalidPolicy, err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%w: data after the policy object", ErrInvalidPolicy)
 	}
 	if j.Version != 1 {
 		return nil, fmt.Errorf("%w: unsupported version %d", ErrInvalidPolicy, j.Version)

@@ -165,6 +165,10 @@ func TestParsePolicyRoundTrip(t *testing.T) {
 		"bad ttl":        `{"version":1,"rules":[{"category":"f","action":"delete","anchor":"created","ttl":"forever"}]}`,
 		"contradiction":  `{"version":1,"rules":[{"category":"f","action":"delete","anchor":"created","ttl":"1h"},{"category":"f","action":"delete","anchor":"created","ttl":"2h"}]}`,
 		"trailing array": `[]`,
+		"trailing data":  `{"version":1,"rules":[]} {}`,
+		"missing ttl":    `{"version":1,"rules":[{"category":"f","action":"delete","anchor":"created"}]}`,
+		"misspelt ttl":   `{"version":1,"rules":[{"category":"f","action":"delete","anchor":"created","ttl":null,"tll":"1h"}]}`,
+		"numeric ttl":    `{"version":1,"rules":[{"category":"f","action":"delete","anchor":"created","ttl":3600}]}`,
 	} {
 		_, err := retention.ParsePolicy([]byte(in))
 		assert.Error(t, err, name)
