@@ -71,10 +71,12 @@ func (k *Keyring) update(ctx context.Context, sourceID string, change func(*sour
 // From the call on, this Keyring wraps new keysets with newKEK and still
 // opens those wrapped by the former KEKs. If RewrapAll fails part way, call
 // it again with the same newKEK: keysets already rewrapped are skipped.
-// Other Keyrings sharing the store must be given newKEK (as their KEK, or in
-// [Options.PreviousKEKs]) before RewrapAll starts. Once it has returned
-// without error, the old KEK may be destroyed, which also makes every copy
-// of the old wrapped keysets (backups, logs) useless. RewrapAll needs a
+// Other Keyrings sharing the store must run with newKEK as their KEK (and
+// the old one in [Options.PreviousKEKs]) before RewrapAll starts: a keyset
+// they create with the old KEK after RewrapAll has passed it stays wrapped
+// by the old KEK. Once RewrapAll has returned without error under those
+// conditions, the old KEK may be destroyed, which also makes every copy of
+// the old wrapped keysets (backups, logs) useless. RewrapAll needs a
 // store that implements [KeyLister]; otherwise it returns ErrNotSupported.
 func (k *Keyring) RewrapAll(ctx context.Context, newKEK tink.AEAD) (int, error) {
 	if k.closed.Load() {
