@@ -31,7 +31,9 @@ type Job struct {
 	Argv []string
 	// Env is the command's whole environment; never nil.
 	Env []string
-	// Stdin is the command's standard input; nil means empty.
+	// Stdin is the command's standard input; nil means empty. Exec does not
+	// wait for a Read on it that never returns: the copy ends at its next
+	// Read or Write after Exec has returned.
 	Stdin io.Reader
 	// Stdout and Stderr receive the command's output streams.
 	Stdout, Stderr io.Writer

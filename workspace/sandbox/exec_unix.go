@@ -109,7 +109,17 @@ func (b *Bubblewrap) Exec(ctx context.Context, job *Job) (exit *Exit, err error)
 	cmd := exec.CommandContext(runCtx, b.path(), args...)
 	cmd.Env = append([]string{}, job.Env...)
 	cmd.Dir = "/"
-	cmd.Stdin = job.Stdin
+	// Stdin through a pipe of our own: os/exec would wait for a copy from a
+	// reader that may never return, and with it Exec.
+	var stdinW *os.File
+	if job.Stdin != nil {
+		r, w, err := pipe()
+		if err != nil {
+			return nil, fmt.Errorf("sandbox: %w", err)
+		}
+		cmd.Stdin, stdinW = r, w
+		closeAfterStart = append(closeAfterStart, r)
+	}
 	cmd.Stdout = job.Stdout
 	cmd.Stderr = io.MultiWriter(&headWriter{buf: &setupErr, max: 4096}, job.Stderr)
 	cmd.ExtraFiles = extra
@@ -143,6 +153,15 @@ func (b *Bubblewrap) Exec(ctx context.Context, job *Job) (exit *Exit, err error)
 		f.Close()
 	}
 	closeAfterStart = nil
+
+	if stdinW != nil {
+		// Not waited for: it ends when job.Stdin's Read returns after the
+		// sandbox is gone, since the pipe is closed when Exec returns.
+		go func() {
+			io.Copy(stdinW, job.Stdin)
+			stdinW.Close()
+		}()
+	}
 
 	var wg sync.WaitGroup
 	var feedErr error

@@ -118,3 +118,19 @@ func TestNewDefaults(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "42\n", string(res.Stdout), "nil Argv and Code: python3 reads the program from stdin")
 }
+
+func TestRunStdinNeverEnds(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestSandbox(t)
+	pr, pw := io.Pipe() // a client that never sends the rest
+	defer pw.Close()
+	start := time.Now()
+	res, err := s.Run(context.Background(), newMemFiles("u_stdin", nil), sandbox.Spec{
+		Argv:   []string{"/usr/bin/python3", "-c", "import sys; sys.stdin.read()"},
+		Stdin:  pr,
+		Limits: sandbox.Limits{Timeout: 500 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, sandbox.LimitTimeout, res.LimitHit, "a stdin that never ends is stopped by the timeout")
+	assert.Less(t, time.Since(start), 5*time.Second, "Run does not wait for the stuck reader")
+}
