@@ -15,8 +15,9 @@ import (
 
 // BenchmarkSweep measures sweep throughput with no-op deleters: b.N due
 // items are swept once. "memory" is the baseline (journal in memory, no
-// I/O); "sqlite" journals every step durably (synchronous=FULL). The
-// metric that counts is items/s.
+// I/O); "sqlite" journals every step durably (synchronous=FULL);
+// "postgres" runs when PRIVKIT_POSTGRES_DSN is set. The metric that counts
+// is items/s.
 func BenchmarkSweep(b *testing.B) {
 	created := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
 	now := created.Add(2 * time.Hour)
@@ -28,6 +29,13 @@ func BenchmarkSweep(b *testing.B) {
 		{"memory", func(*testing.B) retention.Store { return retention.NewMemoryStore() }},
 		{"sqlite", func(b *testing.B) retention.Store {
 			s, err := retentionsql.New(context.Background(), sqldbtest.SQLite(b).DB)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}},
+		{"postgres", func(b *testing.B) retention.Store {
+			s, err := retentionsql.New(context.Background(), sqldbtest.Postgres(b).DB) // skips without PRIVKIT_POSTGRES_DSN
 			if err != nil {
 				b.Fatal(err)
 			}
