@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -61,7 +62,9 @@ var defaultEnv = []string{
 // Errors callers branch on.
 var (
 	// ErrBadInput reports a [Spec] input that is not a readable workspace
-	// file; nothing ran.
+	// file; nothing ran. The error also wraps what [Files.Open] returned,
+	// so that callers can tell a missing file from, say, an expired
+	// workspace.
 	ErrBadInput = errors.New("sandbox: input is not a workspace file")
 	// ErrBadSpec reports a malformed [Spec]; nothing ran.
 	ErrBadSpec = errors.New("sandbox: invalid spec")
@@ -283,7 +286,7 @@ func (s *Sandbox) run(ctx context.Context, files Files, spec *Spec, lim Limits) 
 		job.Files = append(job.Files, File{Path: InputDir + "/" + name, Content: r})
 	}
 	if spec.Code != nil {
-		job.Files = append(job.Files, File{Path: CodePath, Content: strings.NewReader(string(spec.Code))})
+		job.Files = append(job.Files, File{Path: CodePath, Content: bytes.NewReader(spec.Code)})
 	}
 
 	runCtx, cancel := context.WithCancelCause(ctx)
