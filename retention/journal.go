@@ -1,0 +1,107 @@
+package retention
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// recordFunc journals one step; [Journal.Record] is one.
+type recordFunc func(ctx context.Context, e JournalEntry) error
+
+// BatchRecorder is an optional interface of a [Journal]: RecordBatch
+// records several entries in one transaction, each exactly as
+// [Journal.Record] would, and returns one error per entry (nil,
+// ErrConflict or ErrNotFound). A non-nil second result means the store
+// failed and recorded none of them. The sweeper uses it to group-commit the
+// journal steps of concurrent deletions.
+type BatchRecorder interface {
+	RecordBatch(ctx context.Context, entries []JournalEntry) ([]error, error)
+}
+
+// journalWriter group-commits the journal entries of a sweep's workers:
+// while one batch commits, the next accumulates, so a durable store pays one
+// commit for several steps. It is owned by one sweep, which closes it.
+type journalWriter struct {
+	m  *Manager
+	ch chan pendingEntry
+	wg sync.WaitGroup
+}
+
+type pendingEntry struct {
+	ctx context.Context
+	e   JournalEntry
+	res chan error
+}
+
+// maxGroup caps the entries of one group commit.
+const maxGroup = 256
+
+func (m *Manager) newJournalWriter() *journalWriter {
+	w := &journalWriter{m: m, ch: make(chan pendingEntry)}
+	w.wg.Add(1)
+	go w.run()
+	return w
+}
+
+// record journals e and waits until it is committed.
+func (w *journalWriter) record(ctx context.Context, e JournalEntry) error {
+	p := pendingEntry{ctx: ctx, e: e, res: make(chan error, 1)}
+	select {
+	case w.ch <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return <-p.res
+}
+
+func (w *journalWriter) close() {
+	close(w.ch)
+	w.wg.Wait()
+}
+
+func (w *journalWriter) run() {
+	defer w.wg.Done()
+	for p := range w.ch {
+		batch := []pendingEntry{p}
+	drain:
+		for len(batch) < maxGroup {
+			select {
+			case q, ok := <-w.ch:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, q)
+			default:
+				break drain
+			}
+		}
+		w.flush(batch)
+	}
+}
+
+func (w *journalWriter) flush(batch []pendingEntry) {
+	br, ok := w.m.store.(BatchRecorder)
+	if !ok || len(batch) == 1 {
+		for _, p := range batch {
+			p.res <- w.m.store.Record(p.ctx, p.e)
+		}
+		return
+	}
+	entries := make([]JournalEntry, len(batch))
+	for i, p := range batch {
+		entries[i] = p.e
+	}
+	// The entries come from one sweep, whose context they share.
+	errs, err := br.RecordBatch(batch[0].ctx, entries)
+	for i, p := range batch {
+		switch {
+		case err != nil:
+			p.res <- err
+		case i < len(errs):
+			p.res <- errs[i]
+		default:
+			p.res <- fmt.Errorf("retention: batch recorder returned %d results for %d entries", len(errs), len(entries))
+		}
+	}
+}
