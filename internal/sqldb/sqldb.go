@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"modernc.org/sqlite"             // registers the "sqlite" driver
@@ -246,12 +247,33 @@ func (db *DB) CheckpointTruncate(ctx context.Context) error {
 	if db.Dialect != SQLite {
 		return nil
 	}
-	var busy, logFrames, checkpointed int
-	if err := db.DB.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
-		return fmt.Errorf("sqldb: wal checkpoint: %w", err)
+	// A checkpoint cannot finish while another connection is reading an
+	// older snapshot or writing; it then reports busy. Such moments are
+	// short, so try again for a while before giving up.
+	wait := time.Millisecond
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var busy, logFrames, checkpointed int
+		if err := db.DB.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
+			return fmt.Errorf("sqldb: wal checkpoint: %w", err)
+		}
+		if busy == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return ErrCheckpointBusy
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("sqldb: wal checkpoint: %w", ctx.Err())
+		case <-t.C:
+		}
+		wait = min(2*wait, 50*time.Millisecond)
 	}
-	if busy != 0 {
-		return errors.New("sqldb: wal checkpoint: database busy, log not truncated")
-	}
-	return nil
 }
+
+// ErrCheckpointBusy reports a WAL checkpoint that other connections kept
+// from finishing; the deleted content may still be in the write-ahead log.
+var ErrCheckpointBusy = errors.New("sqldb: wal checkpoint: database busy, log not truncated")

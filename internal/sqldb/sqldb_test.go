@@ -181,3 +181,30 @@ func TestOpenErrors(t *testing.T) {
 	_, err = sqldb.Wrap(context.Background(), nil)
 	require.Error(t, err)
 }
+
+func TestCheckpointWaitsForReaders(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.SQLite(t)
+	_, err := db.Exec(ctx, "CREATE TABLE r (v INTEGER)")
+	require.NoError(t, err)
+	_, err = db.Exec(ctx, "INSERT INTO r (v) VALUES (1)")
+	require.NoError(t, err)
+
+	// A reader holds an old snapshot while a write lands; the checkpoint
+	// must wait for it rather than give up.
+	conn, err := db.DB.Conn(ctx)
+	require.NoError(t, err)
+	_, err = conn.ExecContext(ctx, "BEGIN")
+	require.NoError(t, err)
+	var v int
+	require.NoError(t, conn.QueryRowContext(ctx, "SELECT v FROM r").Scan(&v))
+	_, err = db.Exec(ctx, "INSERT INTO r (v) VALUES (2)")
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() { done <- db.CheckpointTruncate(ctx) }()
+	_, err = conn.ExecContext(ctx, "COMMIT")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+	require.NoError(t, <-done, "the checkpoint completes once the reader lets go")
+}
