@@ -3,14 +3,20 @@ package sandbox_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/inferlabs/privkit/audit"
 	"github.com/inferlabs/privkit/workspace/sandbox"
@@ -141,4 +147,29 @@ func newTestSandbox(t testing.TB) (*sandbox.Sandbox, *memAuditor) {
 		},
 	})
 	return s, a
+}
+
+// marker returns a random token to find a run's processes on the host.
+func marker(t *testing.T) string {
+	b := make([]byte, 8)
+	_, err := rand.Read(b)
+	require.NoError(t, err)
+	return "privkit-sandbox-test-" + hex.EncodeToString(b)
+}
+
+// assertNoProcess fails if any host process mentions m in its command line
+// or environment: every process of the run must be gone.
+func assertNoProcess(t *testing.T, m string) {
+	t.Helper()
+	ents, err := os.ReadDir("/proc")
+	require.NoError(t, err)
+	for _, e := range ents {
+		if _, err := fmt.Sscan(e.Name(), new(int)); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), m) {
+			t.Errorf("process %s of the run survived it: %q", e.Name(), b)
+		}
+	}
 }

@@ -8,8 +8,6 @@ package sandbox_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
 	"os"
@@ -37,31 +35,6 @@ func run(t *testing.T, files *memFiles, code string, lim sandbox.Limits, inputs 
 	limit, _ := attr(ev[0], "limit")
 	assert.Equal(t, res.LimitHit.String(), limit, "the audit event names the limit hit")
 	return res
-}
-
-// marker returns a random token to find a run's processes on the host.
-func marker(t *testing.T) string {
-	b := make([]byte, 8)
-	_, err := rand.Read(b)
-	require.NoError(t, err)
-	return "privkit-sandbox-test-" + hex.EncodeToString(b)
-}
-
-// assertNoProcess fails if any host process mentions m in its command line
-// or environment: every process of the run must be gone.
-func assertNoProcess(t *testing.T, m string) {
-	t.Helper()
-	ents, err := os.ReadDir("/proc")
-	require.NoError(t, err)
-	for _, e := range ents {
-		if _, err := fmt.Sscan(e.Name(), new(int)); err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && strings.Contains(string(b), m) {
-			t.Errorf("process %s of the run survived it: %q", e.Name(), b)
-		}
-	}
 }
 
 func TestHostileNetwork(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -97,4 +98,51 @@ print(glob.glob("/work/in/*"))
 	_, err = s.Run(ctx, ws, sandbox.Spec{Code: []byte("pass"), Inputs: []string{"theirs.csv"}})
 	require.ErrorIs(t, err, sandbox.ErrBadInput)
 	require.ErrorIs(t, err, workspace.ErrNotFound, "the workspace's own error is kept")
+}
+
+// TestPlaintextStaysInMemory looks for a run's decrypted input on the
+// host's disk while the run holds it: in the workspace root and in the
+// host's temporary directory. The sandbox's tmpfs lives in its own mount
+// namespace, so neither holds it.
+func TestPlaintextStaysInMemory(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestSandbox(t)
+	m, root := newWorkspaceManager(t)
+	ctx := context.Background()
+	ws, err := m.Open(ctx, "u_mem")
+	require.NoError(t, err)
+	secret := marker(t)
+	_, err = ws.Create(ctx, "secret.txt", strings.NewReader(secret))
+	require.NoError(t, err)
+
+	done := make(chan *sandbox.Result, 1)
+	go func() {
+		res, err := s.Run(ctx, ws, sandbox.Spec{
+			Code:   []byte("import time\ns = open('/work/in/secret.txt').read()\nopen('/work/tmp/copy', 'w').write(s * 2)\nprint('ready', flush=True)\ntime.sleep(1.5)\n"),
+			Inputs: []string{"secret.txt"},
+		})
+		assert.NoError(t, err)
+		done <- res
+	}()
+	time.Sleep(800 * time.Millisecond) // the run holds the plaintext now
+	for _, dir := range []string{root, os.TempDir()} {
+		scanned := 0
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || scanned > 20000 {
+				return filepath.SkipDir
+			}
+			if d.Type().IsRegular() {
+				scanned++
+				if fi, err := d.Info(); err == nil && fi.Size() < 1<<20 {
+					if b, err := os.ReadFile(p); err == nil && bytes.Contains(b, []byte(secret)) {
+						t.Errorf("plaintext of the input found on disk at %s", p)
+					}
+				}
+			}
+			return nil
+		})
+	}
+	res := <-done
+	require.Equal(t, 0, res.ExitCode, "stderr: %s", res.Stderr)
+	assert.Equal(t, "ready\n", string(res.Stdout), "the run did hold the plaintext during the scan")
 }
