@@ -69,19 +69,19 @@ type Bubblewrap struct {
 var _ Engine = (*Bubblewrap)(nil)
 
 // wrapper is the sandbox's pid 1, run as /bin/sh -c wrapper sh COLLECT CPU
-// CPUHARD AS NPROC NOFILE ARGV...: it reports that setup is done, sets the
-// limits, runs the command as its child, and, when asked and the command
+// CPUHARD AS NPROC NOFILE ARGV...: it sets the limits, reports that setup is
+// done, runs the command as its child, and, when asked and the command
 // succeeded, streams the output directory as a tar over fd 3. The command
 // never gets fd 3. No value is ever interpolated into the script.
 //
 // Being pid 1 and waiting for the command, it passes the command's resource
 // use up to bwrap and so to us; bwrap's own pid 1 would exit without that.
 // When it exits the kernel kills whatever the command left behind.
-const wrapper = `printf S >&3 || exit 125
-collect=$1 cpu=$2 cpuhard=$3 as=$4 nproc=$5 nofile=$6
+const wrapper = `collect=$1 cpu=$2 cpuhard=$3 as=$4 nproc=$5 nofile=$6
 shift 6
 unset PWD OLDPWD
 ulimit -c 0 && ulimit -S -t "$cpu" && ulimit -H -t "$cpuhard" && ulimit -v "$as" && ulimit -p "$nproc" && ulimit -n "$nofile" || exit 125
+printf S >&3 || exit 125
 (exec 3>&- && exec "$@")
 rc=$?
 if [ "$collect" = 1 ] && [ "$rc" = 0 ]; then cd /work/out && tar -cf - . >&3 || exit 125; fi
@@ -154,16 +154,28 @@ func (b *Bubblewrap) args(lim Limits) []string {
 
 // setupFailed explains a bwrap that exited before running the wrapper.
 func (b *Bubblewrap) setupFailed(exit *Exit, stderr []byte) (*Exit, error) {
+	// bwrap's own message is its first line starting "bwrap: ".
+	var msg []byte
+	for line := range bytes.Lines(stderr) {
+		if bytes.HasPrefix(line, []byte("bwrap: ")) {
+			msg = bytes.TrimSpace(line)
+			break
+		}
+	}
+	has := func(s string) bool { return bytes.Contains(msg, []byte(s)) }
 	switch {
-	case bytes.Contains(stderr, []byte("No space left on device")):
+	case msg == nil:
+		// bwrap was done; the wrapper failed before the command (a limit
+		// the host's own hard limits do not allow, for example).
+	case has("No space left on device"):
 		exit.Limit = LimitScratch
 		return exit, nil
-	case bytes.Contains(stderr, []byte("Unknown option")):
+	case has("Unknown option"):
 		return nil, &UnavailableError{Engine: "bubblewrap", Reason: "bwrap is older than 0.8.0"}
-	case bytes.Contains(stderr, []byte("namespace")), bytes.Contains(stderr, []byte("uid map")),
-		bytes.Contains(stderr, []byte("setting up uid")), bytes.Contains(stderr, []byte("Operation not permitted")):
-		line, _, _ := bytes.Cut(stderr, []byte("\n"))
-		return nil, &UnavailableError{Engine: "bubblewrap", Reason: "cannot create namespaces (" + string(line) + ")"}
+	case has("namespace"), has("uid map"), has("gid map"), has("loopback"),
+		has("Operation not permitted"), has("Permission denied"):
+		// File names never appear in these messages.
+		return nil, &UnavailableError{Engine: "bubblewrap", Reason: "cannot create its namespaces (" + string(msg) + ")"}
 	}
 	return nil, &SetupError{Status: exit.Code, Stderr: append([]byte(nil), stderr...)}
 }

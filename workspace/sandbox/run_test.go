@@ -134,3 +134,17 @@ func TestRunStdinNeverEnds(t *testing.T) {
 	assert.Equal(t, sandbox.LimitTimeout, res.LimitHit, "a stdin that never ends is stopped by the timeout")
 	assert.Less(t, time.Since(start), 5*time.Second, "Run does not wait for the stuck reader")
 }
+
+func TestRunLimitBeyondHost(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestSandbox(t)
+	// More open files than the kernel allows any process (fs.nr_open).
+	_, err := s.Run(context.Background(), newMemFiles("u_lim", nil), sandbox.Spec{
+		Code:   []byte("print('never')"),
+		Limits: sandbox.Limits{Files: 1 << 30},
+	})
+	var se *sandbox.SetupError
+	require.ErrorAs(t, err, &se, "a limit the host cannot grant fails the run before the command starts")
+	assert.Contains(t, string(se.Stderr), "ulimit")
+	assert.NotErrorIs(t, err, sandbox.ErrUnavailable, "the host can run sandboxes; this spec asked too much")
+}
