@@ -50,7 +50,11 @@ const nobody = 65534
 // When the host runs as root, bwrap itself runs as HostUID:HostGID: the
 // kernel does not apply the processes limit to root, and an escape then lands
 // on an unprivileged user. That needs unprivileged user namespaces, as
-// running as any other user does.
+// running as any other user does. When the host runs as another user, bwrap
+// runs as that user, and an escape would land with the host's own rights:
+// prefer root (dropping to nobody) or a dedicated user for the host. The
+// processes limit counts per user namespace from Linux 5.14; older kernels
+// count every process of the host user, the host's own threads included.
 //
 // Each Exec marks every descriptor of the host process above stderr
 // close-on-exec, so that none it inherited without the flag leaks into a
