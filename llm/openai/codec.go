@@ -132,9 +132,11 @@ type chatUsage struct {
 
 // ParseResponse decodes a non-streamed chat completion. Low-level.
 func ParseResponse(body []byte) (*llm.Response, error) {
-	var cr chatResponse
-	if err := json.Unmarshal(body, &cr); err != nil {
-		return nil, fmt.Errorf("%w: %v", wire.ErrMalformed, err)
+	cr, ok := parseResponseFast(body)
+	if !ok {
+		if err := json.Unmarshal(body, &cr); err != nil {
+			return nil, fmt.Errorf("%w: %v", wire.ErrMalformed, err)
+		}
 	}
 	if len(cr.Choices) == 0 || cr.Choices[0].Message == nil {
 		return nil, fmt.Errorf("%w: no choices", wire.ErrMalformed)

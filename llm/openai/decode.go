@@ -1,0 +1,649 @@
+package openai
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// parseResponseFast decodes a non-streamed chat completion into a
+// chatResponse without reflection: it is on every call's path, and
+// encoding/json costs about as much as the loopback round trip. ok is false
+// whenever the body holds something it does not decode exactly as
+// encoding/json would (invalid JSON, a value of the wrong type, a repeated
+// field, a key that only case-folding would match, very deep nesting);
+// ParseResponse then decodes with encoding/json, so both paths give the
+// same result. FuzzParseResponseFast checks that.
+func parseResponseFast(body []byte) (cr chatResponse, ok bool) {
+	d := jdec{b: body}
+	d.ws()
+	if d.peek() != '{' {
+		return cr, false
+	}
+	var seen uint8
+	ok = d.object(func(key []byte) bool {
+		switch string(key) {
+		case "model":
+			return d.once(&seen, 1) && d.stringField(&cr.Model)
+		case "choices":
+			if !d.once(&seen, 2) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			cr.Choices = []chatChoice{} // as encoding/json: [] is not null
+			return d.array(func() bool {
+				var c chatChoice
+				if !d.choice(&c) {
+					return false
+				}
+				cr.Choices = append(cr.Choices, c)
+				return true
+			})
+		case "usage":
+			if !d.once(&seen, 4) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			cr.Usage = new(chatUsage)
+			return d.usage(cr.Usage)
+		case "error":
+			if !d.once(&seen, 8) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			cr.Error = new(errorBody)
+			return d.errorBody(cr.Error)
+		}
+		return d.other(key)
+	})
+	if !ok {
+		return chatResponse{}, false
+	}
+	d.ws()
+	if d.i != len(d.b) {
+		return chatResponse{}, false
+	}
+	return cr, true
+}
+
+// jdec is a minimal JSON decoder over a byte slice. Every method returns
+// false to give up; the caller then falls back to encoding/json.
+type jdec struct {
+	b     []byte
+	i     int
+	depth int
+}
+
+// maxDepth bounds nesting; deeper documents go to encoding/json.
+const maxDepth = 512
+
+func (d *jdec) peek() byte {
+	if d.i < len(d.b) {
+		return d.b[d.i]
+	}
+	return 0
+}
+
+func (d *jdec) ws() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+// once marks bit in *seen and reports whether it was clear: a repeated
+// field gives up (encoding/json merges repeated objects).
+func (d *jdec) once(seen *uint8, bit uint8) bool {
+	if *seen&bit != 0 {
+		return false
+	}
+	*seen |= bit
+	return true
+}
+
+// null consumes a null literal if one is next.
+func (d *jdec) null() bool {
+	if len(d.b)-d.i >= 4 && string(d.b[d.i:d.i+4]) == "null" {
+		d.i += 4
+		return true
+	}
+	return false
+}
+
+// object calls field for each member of the object at d.i with d.i at the
+// member's value; field must consume the value.
+func (d *jdec) object(field func(key []byte) bool) bool {
+	if d.peek() != '{' {
+		return false
+	}
+	if d.depth++; d.depth > maxDepth {
+		return false
+	}
+	d.i++
+	d.ws()
+	if d.peek() == '}' {
+		d.i++
+		d.depth--
+		return true
+	}
+	for {
+		key, ok := d.strBytes()
+		if !ok {
+			return false
+		}
+		d.ws()
+		if d.peek() != ':' {
+			return false
+		}
+		d.i++
+		d.ws()
+		if !field(key) {
+			return false
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.i++
+			d.ws()
+		case '}':
+			d.i++
+			d.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// array calls elem for each element of the array at d.i, with d.i at the
+// element; elem must consume it.
+func (d *jdec) array(elem func() bool) bool {
+	if d.peek() != '[' {
+		return false
+	}
+	if d.depth++; d.depth > maxDepth {
+		return false
+	}
+	d.i++
+	d.ws()
+	if d.peek() == ']' {
+		d.i++
+		d.depth--
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		d.ws()
+		switch d.peek() {
+		case ',':
+			d.i++
+			d.ws()
+		case ']':
+			d.i++
+			d.depth--
+			return true
+		default:
+			return false
+		}
+	}
+}
+
+// other skips the value of a key the struct does not have. A key that
+// case-folding could map to a field gives up: only keys of lowercase ASCII
+// letters, digits and '_' are skipped (every field name is of that form,
+// so such a key matches a field only when equal to it).
+func (d *jdec) other(key []byte) bool {
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return d.skip()
+}
+
+// stringField decodes a string or null (which leaves *dst alone, as
+// encoding/json does).
+func (d *jdec) stringField(dst *string) bool {
+	if d.null() {
+		return true
+	}
+	s, ok := d.str()
+	if ok {
+		*dst = s
+	}
+	return ok
+}
+
+// stringPtr decodes a string or null into a *string.
+func (d *jdec) stringPtr(dst **string) bool {
+	if d.null() {
+		*dst = nil
+		return true
+	}
+	s, ok := d.str()
+	if ok {
+		*dst = &s
+	}
+	return ok
+}
+
+// intField decodes an integer or null (which leaves *dst alone).
+func (d *jdec) intField(dst *int) bool {
+	if d.null() {
+		return true
+	}
+	n, ok := d.integer()
+	if ok {
+		*dst = n
+	}
+	return ok
+}
+
+func (d *jdec) choice(c *chatChoice) bool {
+	var seen uint8
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "index":
+			return d.once(&seen, 1) && d.intField(&c.Index)
+		case "message", "delta":
+			bit := uint8(2)
+			dst := &c.Message
+			if string(key) == "delta" {
+				bit, dst = 4, &c.Delta
+			}
+			if !d.once(&seen, bit) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			*dst = new(chatMessage)
+			return d.message(*dst)
+		case "finish_reason":
+			return d.once(&seen, 8) && d.stringPtr(&c.FinishReason)
+		}
+		return d.other(key)
+	})
+}
+
+func (d *jdec) message(m *chatMessage) bool {
+	var seen uint8
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "role":
+			return d.once(&seen, 1) && d.stringField(&m.Role)
+		case "content":
+			return d.once(&seen, 2) && d.stringPtr(&m.Content)
+		case "tool_call_id":
+			return d.once(&seen, 4) && d.stringField(&m.ToolCallID)
+		case "tool_calls":
+			if !d.once(&seen, 8) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			m.ToolCalls = []chatToolCall{}
+			return d.array(func() bool {
+				var tc chatToolCall
+				if !d.toolCall(&tc) {
+					return false
+				}
+				m.ToolCalls = append(m.ToolCalls, tc)
+				return true
+			})
+		}
+		return d.other(key)
+	})
+}
+
+func (d *jdec) toolCall(tc *chatToolCall) bool {
+	var seen uint8
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "index":
+			if !d.once(&seen, 1) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			n, ok := d.integer()
+			tc.Index = &n
+			return ok
+		case "id":
+			return d.once(&seen, 2) && d.stringField(&tc.ID)
+		case "type":
+			return d.once(&seen, 4) && d.stringField(&tc.Type)
+		case "function":
+			if !d.once(&seen, 8) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			var fseen uint8
+			return d.object(func(key []byte) bool {
+				switch string(key) {
+				case "name":
+					return d.once(&fseen, 1) && d.stringField(&tc.Function.Name)
+				case "arguments":
+					return d.once(&fseen, 2) && d.stringField(&tc.Function.Arguments)
+				}
+				return d.other(key)
+			})
+		}
+		return d.other(key)
+	})
+}
+
+func (d *jdec) usage(u *chatUsage) bool {
+	var seen uint8
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "prompt_tokens":
+			return d.once(&seen, 1) && d.intField(&u.PromptTokens)
+		case "completion_tokens":
+			return d.once(&seen, 2) && d.intField(&u.CompletionTokens)
+		}
+		return d.other(key)
+	})
+}
+
+func (d *jdec) errorBody(e *errorBody) bool {
+	var seen uint8
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "message":
+			return d.once(&seen, 1) && d.stringField(&e.Message)
+		case "type":
+			return d.once(&seen, 2) && d.stringField(&e.Type)
+		case "code":
+			if !d.once(&seen, 4) {
+				return false
+			}
+			start := d.i
+			if !d.skip() {
+				return false
+			}
+			e.Code = append(json.RawMessage(nil), d.b[start:d.i]...)
+			return true
+		}
+		return d.other(key)
+	})
+}
+
+// integer decodes a JSON number that is an integer fitting an int. A
+// fraction or exponent gives up (encoding/json refuses them for an int).
+func (d *jdec) integer() (int, bool) {
+	start := d.i
+	if d.peek() == '-' {
+		d.i++
+	}
+	digits := d.i
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
+	}
+	if d.i == digits || d.b[digits] == '0' && d.i-digits > 1 {
+		return 0, false
+	}
+	switch d.peek() {
+	case '.', 'e', 'E':
+		return 0, false
+	}
+	n, err := strconv.ParseInt(string(d.b[start:d.i]), 10, strconv.IntSize)
+	return int(n), err == nil
+}
+
+// str decodes the string at d.i as encoding/json does: invalid UTF-8 and
+// unpaired surrogates become U+FFFD.
+func (d *jdec) str() (string, bool) {
+	b, ok := d.strBytes()
+	return string(b), ok
+}
+
+// strBytes is str without the copy: the result aliases d.b unless the
+// string holds escapes or invalid UTF-8.
+func (d *jdec) strBytes() ([]byte, bool) {
+	if d.peek() != '"' {
+		return nil, false
+	}
+	d.i++
+	start := d.i
+	for {
+		for d.i < len(d.b) && plainByte[d.b[d.i]] {
+			d.i++
+		}
+		if d.i >= len(d.b) {
+			return nil, false
+		}
+		switch c := d.b[d.i]; {
+		case c == '"':
+			d.i++
+			return d.b[start : d.i-1], true
+		case c == '\\' || c < ' ':
+			return d.strSlow(start)
+		default: // c >= utf8.RuneSelf
+			r, size := utf8.DecodeRune(d.b[d.i:])
+			if r == utf8.RuneError && size == 1 {
+				return d.strSlow(start)
+			}
+			d.i += size
+		}
+	}
+}
+
+// plainByte marks the bytes a string may hold as they are: printable ASCII
+// other than '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+func (d *jdec) strSlow(start int) ([]byte, bool) {
+	out := make([]byte, 0, d.i-start+16)
+	out = append(out, d.b[start:d.i]...)
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			return out, true
+		case c < ' ':
+			return nil, false
+		case c == '\\':
+			if d.i+1 >= len(d.b) {
+				return nil, false
+			}
+			switch e := d.b[d.i+1]; e {
+			case '"', '\\', '/':
+				out = append(out, e)
+			case 'b':
+				out = append(out, '\b')
+			case 'f':
+				out = append(out, '\f')
+			case 'n':
+				out = append(out, '\n')
+			case 'r':
+				out = append(out, '\r')
+			case 't':
+				out = append(out, '\t')
+			case 'u':
+				r := hex4(d.b[d.i+2:])
+				if r < 0 {
+					return nil, false
+				}
+				d.i += 6
+				if utf16.IsSurrogate(r) {
+					if len(d.b)-d.i >= 6 && d.b[d.i] == '\\' && d.b[d.i+1] == 'u' {
+						if r1 := hex4(d.b[d.i+2:]); r1 >= 0 {
+							if dec := utf16.DecodeRune(r, r1); dec != unicode.ReplacementChar {
+								d.i += 6
+								out = utf8.AppendRune(out, dec)
+								continue
+							}
+						}
+					}
+					r = unicode.ReplacementChar
+				}
+				out = utf8.AppendRune(out, r)
+				continue
+			default:
+				return nil, false
+			}
+			d.i += 2
+		case c < utf8.RuneSelf:
+			out = append(out, c)
+			d.i++
+		default:
+			r, size := utf8.DecodeRune(d.b[d.i:])
+			if r == utf8.RuneError && size == 1 {
+				out = utf8.AppendRune(out, unicode.ReplacementChar)
+			} else {
+				out = append(out, d.b[d.i:d.i+size]...)
+			}
+			d.i += size
+		}
+	}
+	return nil, false
+}
+
+// hex4 decodes four hex digits at the start of b, or returns -1.
+func hex4(b []byte) rune {
+	if len(b) < 4 {
+		return -1
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return -1
+		}
+		r = r*16 + rune(c)
+	}
+	return r
+}
+
+// skip consumes one JSON value of any type, checking its syntax.
+func (d *jdec) skip() bool {
+	switch c := d.peek(); {
+	case c == '{':
+		return d.object(func([]byte) bool { return d.skip() })
+	case c == '[':
+		return d.array(d.skip)
+	case c == '"':
+		return d.skipString()
+	case c == '-' || c >= '0' && c <= '9':
+		return d.skipNumber()
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.null()
+	}
+	return false
+}
+
+func (d *jdec) literal(s string) bool {
+	if len(d.b)-d.i >= len(s) && string(d.b[d.i:d.i+len(s)]) == s {
+		d.i += len(s)
+		return true
+	}
+	return false
+}
+
+func (d *jdec) skipString() bool {
+	d.i++
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			d.i++
+			return true
+		case c < ' ':
+			return false
+		case c == '\\':
+			if d.i+1 >= len(d.b) {
+				return false
+			}
+			switch d.b[d.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				d.i += 2
+			case 'u':
+				if hex4(d.b[d.i+2:]) < 0 {
+					return false
+				}
+				d.i += 6
+			default:
+				return false
+			}
+		default:
+			d.i++
+		}
+	}
+	return false
+}
+
+// skipNumber consumes a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (d *jdec) skipNumber() bool {
+	if d.peek() == '-' {
+		d.i++
+	}
+	switch c := d.peek(); {
+	case c == '0':
+		d.i++
+	case c >= '1' && c <= '9':
+		d.digits()
+	default:
+		return false
+	}
+	if d.peek() == '.' {
+		d.i++
+		if !d.digits() {
+			return false
+		}
+	}
+	if c := d.peek(); c == 'e' || c == 'E' {
+		d.i++
+		if c := d.peek(); c == '+' || c == '-' {
+			d.i++
+		}
+		if !d.digits() {
+			return false
+		}
+	}
+	return true
+}
+
+// digits consumes one or more digits.
+func (d *jdec) digits() bool {
+	start := d.i
+	for d.i < len(d.b) && d.b[d.i] >= '0' && d.b[d.i] <= '9' {
+		d.i++
+	}
+	return d.i > start
+}
