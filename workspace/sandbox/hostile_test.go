@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -341,4 +342,38 @@ for pid in [%d, %d]:
 	require.Equal(t, 0, res.ExitCode, "stderr: %s", res.Stderr)
 	assert.NotContains(t, string(res.Stdout), "KILLED", "host processes are out of reach")
 	assert.Equal(t, 2, strings.Count(string(res.Stdout), "no such process"), "host pids do not exist in the sandbox: %s", res.Stdout)
+}
+
+func TestProcessesLimitIsPerRun(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestSandbox(t)
+	// Each run holds 20 children at once; together they exceed one run's
+	// limit, which must count each run's processes apart.
+	code := `
+import os, time
+kids = []
+for _ in range(20):
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(1)
+        os._exit(0)
+    kids.append(pid)
+for k in kids:
+    os.waitpid(k, 0)
+print("ok")
+`
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Go(func() {
+			res, err := s.Run(context.Background(), newMemFiles(fmt.Sprintf("u_p%d", i), nil), sandbox.Spec{
+				Code:   []byte(code),
+				Limits: sandbox.Limits{Processes: 32},
+			})
+			if assert.NoError(t, err) {
+				assert.Equal(t, "ok\n", string(res.Stdout), "stderr: %.300s", res.Stderr)
+				assert.Equal(t, sandbox.LimitNone, res.LimitHit)
+			}
+		})
+	}
+	wg.Wait()
 }
