@@ -401,19 +401,20 @@ func (l *Log) build(size uint64, hr tlog.HashReader) ([]Record, error) {
 		}
 	}
 	l.first = size
-	// Leaves and hashes are carved from slabs that are never reused, so a
-	// store may keep them; the records slice itself is reused.
+	// Leaves and hashes are carved from slabs that every batch reuses (a
+	// store copies what it keeps), as is the records slice.
 	total, nhash := 0, 0
 	for i, r := range batch {
 		total += 1 + leafSize(&r.ev)
 		nhash += 1 + bits.TrailingZeros64(^(size + uint64(i)))
 	}
-	if cap(l.dataSlab)-len(l.dataSlab) < total {
+	if cap(l.dataSlab) < total {
 		l.dataSlab = make([]byte, 0, max(slabSize, total))
 	}
-	if cap(l.hashSlab)-len(l.hashSlab) < nhash {
+	if cap(l.hashSlab) < nhash {
 		l.hashSlab = make([]tlog.Hash, 0, max(slabSize/tlog.HashSize, nhash))
 	}
+	l.dataSlab, l.hashSlab = l.dataSlab[:0], l.hashSlab[:0]
 	recs := l.recs[:0]
 	for i, r := range batch {
 		// Each leaf is preceded by a 0x00 byte, so that its RFC 6962 leaf

@@ -34,9 +34,10 @@ type Record struct {
 
 // AppendFunc computes the records to append to a log that holds size
 // entries, reading earlier stored hashes from hr. It returns records
-// numbered size, size+1, …. The returned slice is valid until the store's
-// Append returns; the Data and Hashes slices it holds are never modified
-// and a store may keep them.
+// numbered size, size+1, …. The returned slice, and the Data and Hashes
+// slices it holds, are valid only until the store's Append returns: the
+// log reuses their memory for the next batch, so a store that keeps them
+// copies them.
 type AppendFunc func(size uint64, hr tlog.HashReader) ([]Record, error)
 
 // Store is where a [Log] keeps its entries and tree. [NewMemoryStore] and
