@@ -336,44 +336,93 @@ func (s *Store) Claim(ctx context.Context, r retention.ClaimRequest) ([]retentio
 	var out []retention.Item
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		out = out[:0]
-		q := "SELECT " + itemCols + " FROM retention_items WHERE " + strings.Join(where, " AND ") +
-			fmt.Sprintf(" ORDER BY id LIMIT %d", limit) + tx.Dialect.ForUpdateSkipLocked()
-		rows, err := tx.Query(ctx, q, args...)
+		// One statement claims the whole batch: the subquery picks (and on
+		// PostgreSQL locks, in ID order, skipping rows other instances
+		// hold) the candidates; the UPDATE marks them claimed and returns
+		// them. Then one multi-row INSERT journals the claims.
+		q := `UPDATE retention_items SET state = 'claimed', owner = ?, lease_until = ?, attempts = attempts + 1
+			WHERE id IN (SELECT id FROM retention_items WHERE ` + strings.Join(where, " AND ") +
+			fmt.Sprintf(" ORDER BY id LIMIT %d", limit) + tx.Dialect.ForUpdateSkipLocked() + ") RETURNING " + itemCols
+		rows, err := tx.Query(ctx, q, append([]any{r.Owner, ns(r.LeaseUntil)}, args...)...)
 		if err != nil {
 			return err
 		}
-		var cands []retention.Item
 		for rows.Next() {
 			it, err := scanItem(rows)
 			if err != nil {
 				rows.Close()
 				return err
 			}
-			cands = append(cands, it)
+			out = append(out, it)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		for _, it := range cands {
-			it.State, it.Owner, it.LeaseUntil = retention.StateClaimed, r.Owner, tm(ns(r.LeaseUntil))
-			it.Attempts++
-			if _, err := tx.Exec(ctx, `UPDATE retention_items SET state = 'claimed', owner = ?, lease_until = ?,
-				attempts = ? WHERE id = ?`, r.Owner, ns(r.LeaseUntil), it.Attempts, it.ID); err != nil {
-				return err
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO retention_journal (item_id, attempt, owner, step, at)
-				VALUES (?, ?, ?, ?, ?)`, it.ID, it.Attempts, r.Owner, string(retention.StepClaimed), now); err != nil {
-				return err
-			}
-			out = append(out, it)
+		slices.SortFunc(out, func(a, b retention.Item) int { return strings.Compare(a.ID, b.ID) })
+		entries := make([]retention.JournalEntry, len(out))
+		for i, it := range out {
+			entries[i] = retention.JournalEntry{ItemID: it.ID, Attempt: it.Attempts, Owner: r.Owner, Step: retention.StepClaimed, At: r.Now}
 		}
-		return nil
+		return insertJournal(ctx, tx, entries)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// rowsPerStatement caps the rows of one multi-row statement, well under
+// SQLite's 32766 and PostgreSQL's 65535 bound parameters.
+const rowsPerStatement = 500
+
+// insertJournal appends entries to the journal with multi-row INSERTs.
+func insertJournal(ctx context.Context, tx *sqldb.Tx, entries []retention.JournalEntry) error {
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), rowsPerStatement)]
+		entries = entries[len(chunk):]
+		var b strings.Builder
+		b.WriteString("INSERT INTO retention_journal (item_id, attempt, owner, step, at, error, method, task, next_attempt_at) VALUES ")
+		args := make([]any, 0, 9*len(chunk))
+		for i, e := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+			args = append(args, e.ItemID, e.Attempt, e.Owner, string(e.Step), ns(e.At), e.Error, string(e.Method), e.Task, ns(e.NextAttemptAt))
+		}
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// updateStates writes the journal-managed fields of items with multi-row
+// UPDATE ... FROM (VALUES ...) statements.
+func updateStates(ctx context.Context, tx *sqldb.Tx, items []retention.Item) error {
+	for len(items) > 0 {
+		chunk := items[:min(len(items), rowsPerStatement)]
+		items = items[len(chunk):]
+		var b strings.Builder
+		b.WriteString(`UPDATE retention_items SET state = v.column2, owner = v.column3, lease_until = v.column4,
+			next_attempt_at = v.column5, last_error = v.column6, task = v.column7, deleted_at = v.column8, method = v.column9
+			FROM (VALUES `)
+		args := make([]any, 0, 9*len(chunk))
+		for i, it := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?)")
+			args = append(args, it.ID, string(it.State), it.Owner, ns(it.LeaseUntil), ns(it.NextAttemptAt), it.LastError, it.Task,
+				ns(it.DeletedAt), string(it.Method))
+		}
+		b.WriteString(") AS v WHERE retention_items.id = v.column1")
+		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 var _ retention.BatchRecorder = (*Store)(nil)
@@ -384,30 +433,76 @@ func (s *Store) Record(ctx context.Context, e retention.JournalEntry) error {
 }
 
 // RecordBatch implements [retention.BatchRecorder]: one transaction, so
-// one commit, for all entries.
+// one commit, for all entries, with a constant number of statements: one
+// SELECT locks the items (in ID order, as every other transaction here
+// does, so that two instances' batches cannot deadlock), the steps are
+// checked and applied in memory in entry order, then one multi-row UPDATE
+// and one multi-row INSERT write them.
 func (s *Store) RecordBatch(ctx context.Context, entries []retention.JournalEntry) ([]error, error) {
-	errs := make([]error, len(entries))
-	// Lock rows in ID order, as every other transaction here does, so that
-	// two instances' batches cannot deadlock; entries of one item keep
-	// their order.
-	order := make([]int, len(entries))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(entries[a].ItemID, entries[b].ItemID) })
+	var errs []error
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		for _, i := range order {
-			e := entries[i]
-			err := recordTx(ctx, tx, e)
-			if errors.Is(err, retention.ErrConflict) || errors.Is(err, retention.ErrNotFound) || errors.Is(err, retention.ErrInvalid) {
-				errs[i] = err
-				continue
+		errs = make([]error, len(entries))
+		ids := make([]string, 0, len(entries))
+		for _, e := range entries {
+			ids = append(ids, e.ItemID)
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		items := make(map[string]*retention.Item, len(ids))
+		for rest := ids; len(rest) > 0; {
+			chunk := rest[:min(len(rest), rowsPerStatement)]
+			rest = rest[len(chunk):]
+			args := make([]any, len(chunk))
+			for i, id := range chunk {
+				args[i] = id
 			}
+			rows, err := tx.Query(ctx, "SELECT "+itemCols+" FROM retention_items WHERE id IN ("+
+				strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+") ORDER BY id"+tx.Dialect.ForUpdate(), args...)
 			if err != nil {
 				return err
 			}
+			for rows.Next() {
+				it, err := scanItem(rows)
+				if err != nil {
+					rows.Close()
+					return err
+				}
+				items[it.ID] = &it
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
 		}
-		return nil
+		var changed []string
+		var journal []retention.JournalEntry
+		for i, e := range entries {
+			it, ok := items[e.ItemID]
+			if !ok {
+				errs[i] = retention.ErrNotFound
+				continue
+			}
+			if (it.State != retention.StateClaimed && it.State != retention.StateDeleting) || it.Owner != e.Owner || it.Attempts != e.Attempt {
+				errs[i] = retention.ErrConflict
+				continue
+			}
+			if err := retention.ApplyStep(it, e); err != nil {
+				errs[i] = err
+				continue
+			}
+			changed = append(changed, it.ID)
+			journal = append(journal, e)
+		}
+		slices.Sort(changed)
+		changed = slices.Compact(changed)
+		upd := make([]retention.Item, len(changed))
+		for i, id := range changed {
+			upd[i] = *items[id]
+		}
+		if err := updateStates(ctx, tx, upd); err != nil {
+			return err
+		}
+		return insertJournal(ctx, tx, journal)
 	})
 	if err != nil {
 		return nil, err
