@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"iter"
+	"maps"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -71,6 +74,12 @@ type Provider struct {
 	hc    *http.Client
 	opts  Options
 	now   func() time.Time
+
+	// url and header are the parsed endpoint and the fixed headers of a
+	// non-streamed request, built once; url is nil when the base URL does
+	// not parse (newRequest then reports it).
+	url    *url.URL
+	header http.Header
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -107,7 +116,31 @@ func New(apiKey string, opts *Options) *Provider {
 		p.hc = http.DefaultClient
 	}
 	p.now = clock.NowFunc(p.opts.Now)
+	if u, err := url.Parse(p.base + "/chat/completions"); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		p.url = u
+	}
+	p.header = p.headers(false)
 	return p
+}
+
+// headers returns the fixed headers of a request. Each value slice is full
+// (len == cap), so that an append by anyone copies it.
+func (p *Provider) headers(stream bool) http.Header {
+	one := func(v string) []string { return []string{v}[:1:1] }
+	h := http.Header{"Content-Type": one("application/json"), "Accept": one("application/json")}
+	if stream {
+		h["Accept"] = one("text/event-stream")
+	}
+	if p.key != "" {
+		h["Authorization"] = one("Bearer " + p.key)
+	}
+	if p.opts.Organization != "" {
+		h["Openai-Organization"] = one(p.opts.Organization)
+	}
+	if p.opts.Project != "" {
+		h["Openai-Project"] = one(p.opts.Project)
+	}
+	return h
 }
 
 // Name returns the provider's name.
@@ -206,26 +239,34 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/chat/completions", bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("llm: %s: bad base url: %w", p.name, err)
+	if p.url == nil || stream {
+		hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/chat/completions", bytes.NewReader(body))
+		if err != nil {
+			return nil, fmt.Errorf("llm: %s: bad base url: %w", p.name, err)
+		}
+		hreq.Header = p.headers(stream)
+		return hreq, nil
 	}
-	hreq.Header.Set("Content-Type", "application/json")
-	if stream {
-		hreq.Header.Set("Accept", "text/event-stream")
-	} else {
-		hreq.Header.Set("Accept", "application/json")
+	// What http.NewRequestWithContext builds, without parsing the URL and
+	// canonicalising the headers on every call.
+	u := *p.url
+	h := make(http.Header, len(p.header))
+	maps.Copy(h, p.header)
+	hreq := &http.Request{
+		Method:        http.MethodPost,
+		URL:           &u,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		GetBody: func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(body)), nil
+		},
+		Host: u.Host,
 	}
-	if p.key != "" {
-		hreq.Header.Set("Authorization", "Bearer "+p.key)
-	}
-	if p.opts.Organization != "" {
-		hreq.Header.Set("OpenAI-Organization", p.opts.Organization)
-	}
-	if p.opts.Project != "" {
-		hreq.Header.Set("OpenAI-Project", p.opts.Project)
-	}
-	return hreq, nil
+	return hreq.WithContext(ctx), nil
 }
 
 // apiError turns an error response into an *llm.APIError.
