@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/inferlabs/privkit/audit"
+	"github.com/inferlabs/privkit/llm/redact"
 )
 
 // callState collects what one call's audit event reports. It never holds
@@ -101,7 +102,8 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 			ev.Outcome = audit.Denied
 		}
 	}
-	attrs := []audit.Attr{
+	attrs := make([]audit.Attr, 0, 16+len(st.redactions))
+	attrs = append(attrs,
 		audit.String("provider", st.provider),
 		audit.String("model", st.model),
 		audit.Int("input_tokens", int64(st.usage.InputTokens)),
@@ -111,14 +113,15 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 		audit.String("consent", st.consent),
 		audit.String("policy", st.policy),
 		audit.Int("policy_excluded", int64(st.excluded)),
-	}
+	)
 	if st.promptHash != "" {
 		attrs = append(attrs, audit.String("prompt_sha256", st.promptHash))
 	}
 	if st.finish != "" {
 		attrs = append(attrs, audit.String("finish_reason", string(st.finish)))
 	}
-	kinds := make([]string, 0, len(st.redactions))
+	var kindsBuf [8]string
+	kinds := kindsBuf[:0]
 	total := 0
 	for k, n := range st.redactions {
 		kinds = append(kinds, k)
@@ -127,7 +130,7 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 	slices.Sort(kinds)
 	attrs = append(attrs, audit.Int("redactions", int64(total)))
 	for _, k := range kinds {
-		attrs = append(attrs, audit.Int("redactions."+k, int64(st.redactions[k])))
+		attrs = append(attrs, audit.Int(redactionsAttr(k), int64(st.redactions[k])))
 	}
 	if st.action == "llm.stream" && st.firstChunk > 0 {
 		attrs = append(attrs, audit.Int("first_chunk_ms", st.firstChunk.Milliseconds()))
@@ -142,4 +145,23 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 	if rerr := c.opts.Auditor.Record(context.WithoutCancel(ctx), ev); rerr != nil {
 		c.log.Error("llm: audit record failed", "action", st.action, "err", rerr)
 	}
+}
+
+// builtinRedactionsAttrs holds the attribute names of the built-in kinds,
+// built once.
+var builtinRedactionsAttrs = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range redact.BuiltinKinds() {
+		m[string(k)] = "redactions." + string(k)
+	}
+	m[string(redact.Other)] = "redactions." + string(redact.Other)
+	return m
+}()
+
+// redactionsAttr returns the audit attribute name for redactions of kind k.
+func redactionsAttr(k string) string {
+	if a, ok := builtinRedactionsAttrs[k]; ok {
+		return a
+	}
+	return "redactions." + k
 }

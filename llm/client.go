@@ -226,6 +226,7 @@ type Conversation struct {
 	closed   bool
 	cacheKey [32]byte
 	cache    map[[32]byte]cachedText // nil: no cache
+	scratch  []byte                  // for hashing; wiped after each use
 }
 
 // Counts returns how many values of each kind the conversation has
@@ -247,6 +248,7 @@ func (cv *Conversation) Close() error {
 		cv.closed = true
 		cv.vault.Close()
 		cv.cache = nil
+		cv.scratch = nil
 		clear(cv.cacheKey[:])
 	}
 	return nil
@@ -270,10 +272,8 @@ func (cv *Conversation) chat(ctx context.Context, req *Request, st *callState) (
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := cv.c.callContext(ctx)
-	defer cancel()
 	var resp *Response
-	err = cv.c.run(ctx, cands, st, func(ctx context.Context, p Provider) error {
+	err = cv.c.run(ctx, false, cands, st, func(ctx context.Context, p Provider) error {
 		r, err := p.Chat(ctx, red)
 		if err != nil {
 			return err
@@ -300,14 +300,6 @@ func (cv *Conversation) chat(ctx context.Context, req *Request, st *callState) (
 	out.Text = cv.vault.Restore(out.Text)
 	out.ToolCalls = cv.restoreToolCalls(out.ToolCalls)
 	return &out, nil
-}
-
-// callContext applies the whole-call timeout.
-func (c *Client) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	if c.opts.Timeout > 0 {
-		return context.WithTimeout(ctx, c.opts.Timeout)
-	}
-	return context.WithCancel(ctx)
 }
 
 // prepare checks the request, consent and policy, then redacts. It does no
@@ -362,8 +354,11 @@ func (cv *Conversation) prepare(ctx context.Context, req *Request, st *callState
 		return nil, nil, ErrClosed
 	}
 	red := cv.redactRequest(req, st)
+	st.promptHash, cv.scratch = promptHash(red, cv.scratch)
+	if cap(cv.scratch) > maxScratch {
+		cv.scratch = nil
+	}
 	cv.mu.Unlock()
-	st.promptHash = promptHash(red)
 	return c.order(ok), red, nil
 }
 

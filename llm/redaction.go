@@ -41,10 +41,11 @@ func (cv *Conversation) redactText(s string, st *callState) string {
 	}
 	var key [sha256.Size]byte
 	if cv.cache != nil {
-		h := sha256.New()
-		h.Write(cv.cacheKey[:])
-		h.Write([]byte(s))
-		h.Sum(key[:0])
+		// SHA-256(cacheKey || s), through a scratch buffer that is wiped
+		// at once (hash.Hash.Write would need a copy of s per call).
+		cv.scratch = append(append(cv.scratch[:0], cv.cacheKey[:]...), s...)
+		key = sha256.Sum256(cv.scratch)
+		clear(cv.scratch)
 		if e, ok := cv.cache[key]; ok {
 			e.count(st)
 			return e.text
@@ -67,6 +68,9 @@ func (cv *Conversation) redactText(s string, st *callState) string {
 
 // maxCachedTexts bounds a conversation's memory of redacted texts.
 const maxCachedTexts = 2048
+
+// maxScratch bounds the hashing buffer a conversation keeps between calls.
+const maxScratch = 1 << 20
 
 // cachedText is a remembered redaction: the redacted text and the kind of
 // each finding. It holds no personal data.
@@ -142,16 +146,10 @@ func (cv *Conversation) restoreToolCalls(calls []ToolCall) []ToolCall {
 
 // promptHash is the SHA-256 of the redacted prompt: the model and each
 // message's role, tool fields and content, length-prefixed so that no two
-// prompts share an encoding.
-func promptHash(req *Request) string {
-	n := len(req.Model) + 8
-	for _, m := range req.Messages {
-		n += len(m.Role) + len(m.Name) + len(m.ToolCallID) + len(m.Content) + 32
-		for _, tc := range m.ToolCalls {
-			n += len(tc.ID) + len(tc.Name) + len(tc.Arguments) + 24
-		}
-	}
-	buf := make([]byte, 0, n)
+// prompts share an encoding. buf is scratch space; it comes back wiped, to
+// be reused.
+func promptHash(req *Request, buf []byte) (string, []byte) {
+	buf = buf[:0]
 	field := func(s string) {
 		buf = strconv.AppendInt(buf, int64(len(s)), 10)
 		buf = append(buf, ':')
@@ -170,5 +168,8 @@ func promptHash(req *Request) string {
 		}
 	}
 	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:])
+	clear(buf)
+	var h [2 * sha256.Size]byte
+	hex.Encode(h[:], sum[:])
+	return string(h[:]), buf
 }

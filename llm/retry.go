@@ -18,14 +18,23 @@ var errStop = errors.New("llm: caller stopped")
 // run calls fn on each candidate in turn, retrying retryable failures with
 // backoff, until one succeeds. It never retries an error wrapping
 // ErrInterrupted (output already reached the caller) or errStop.
-func (c *Client) run(ctx context.Context, cands []Provider, st *callState, fn func(context.Context, Provider) error) error {
+//
+// The whole-call timeout (Options.Timeout) is a deadline on the real clock
+// rather than a context of its own: each attempt's context carries the
+// earlier of it and the attempt's deadline, and waits between attempts end
+// before it. That is one context and one timer per attempt, not two.
+func (c *Client) run(ctx context.Context, stream bool, cands []Provider, st *callState, fn func(context.Context, Provider) error) error {
+	var callDL time.Time
+	if c.opts.Timeout > 0 {
+		callDL = time.Now().Add(c.opts.Timeout)
+	}
 	var errs []error
 	for _, p := range cands {
 		var err error
 		for attempt := 1; ; attempt++ {
 			st.attempts++
 			st.provider = p.Name()
-			err = c.attempt(ctx, p, fn)
+			err = c.attempt(ctx, callDL, stream, p, fn)
 			if err == nil {
 				c.warm(p)
 				return nil
@@ -33,8 +42,8 @@ func (c *Client) run(ctx context.Context, cands []Provider, st *callState, fn fu
 			if errors.Is(err, errStop) || errors.Is(err, ErrClosed) {
 				return err
 			}
-			if ctx.Err() != nil {
-				return fmt.Errorf("llm: %s: %w", p.Name(), errors.Join(context.Cause(ctx), err))
+			if cerr := callErr(ctx, callDL); cerr != nil {
+				return fmt.Errorf("llm: %s: %w", p.Name(), errors.Join(cerr, err))
 			}
 			if errors.Is(err, ErrInterrupted) {
 				c.cool(p)
@@ -49,7 +58,7 @@ func (c *Client) run(ctx context.Context, cands []Provider, st *callState, fn fu
 				break
 			}
 			// Context deadlines are on the real clock, whatever Options.Now says.
-			if dl, ok := ctx.Deadline(); ok && wait >= time.Until(dl) {
+			if dl, ok := earliest(ctx, callDL); ok && wait >= time.Until(dl) {
 				c.log.Info("llm: retry wait exceeds the deadline; falling back", "provider", p.Name(), "wait", wait)
 				break
 			}
@@ -70,17 +79,50 @@ func (c *Client) run(ctx context.Context, cands []Provider, st *callState, fn fu
 	return errors.Join(errs...)
 }
 
-// attempt runs fn under the attempt timeout and the stream timers.
-func (c *Client) attempt(ctx context.Context, p Provider, fn func(context.Context, Provider) error) error {
-	actx := wire.WithTimeouts(ctx, wire.Timeouts{
-		FirstByte: max(c.opts.FirstByteTimeout, 0),
-		Idle:      max(c.opts.IdleTimeout, 0),
-	})
-	cancel := context.CancelFunc(func() {})
-	if c.opts.AttemptTimeout > 0 {
-		actx, cancel = context.WithTimeoutCause(actx, c.opts.AttemptTimeout, errAttemptTimeout)
+// callErr reports why the call must stop: the caller's context is done, or
+// the whole-call deadline callDL (zero: none) has passed.
+func callErr(ctx context.Context, callDL time.Time) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
 	}
-	defer cancel()
+	if !callDL.IsZero() && !time.Now().Before(callDL) {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// earliest returns the earlier of ctx's deadline and callDL.
+func earliest(ctx context.Context, callDL time.Time) (time.Time, bool) {
+	dl, ok := ctx.Deadline()
+	if !callDL.IsZero() && (!ok || callDL.Before(dl)) {
+		return callDL, true
+	}
+	return dl, ok
+}
+
+// attempt runs fn under the earlier of the attempt timeout and the call
+// deadline, and for a stream under the first-byte and idle timers.
+func (c *Client) attempt(ctx context.Context, callDL time.Time, stream bool, p Provider, fn func(context.Context, Provider) error) error {
+	actx := ctx
+	if stream {
+		actx = wire.WithTimeouts(ctx, wire.Timeouts{
+			FirstByte: max(c.opts.FirstByteTimeout, 0),
+			Idle:      max(c.opts.IdleTimeout, 0),
+		})
+	}
+	var dl time.Time
+	var cause error // nil: context.DeadlineExceeded, the call's deadline
+	if c.opts.AttemptTimeout > 0 {
+		dl, cause = time.Now().Add(c.opts.AttemptTimeout), errAttemptTimeout
+	}
+	if !callDL.IsZero() && (dl.IsZero() || callDL.Before(dl)) {
+		dl, cause = callDL, nil
+	}
+	if !dl.IsZero() {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithDeadlineCause(actx, dl, cause)
+		defer cancel()
+	}
 	err := fn(actx, p)
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) && !errors.Is(err, errAttemptTimeout) {
 		err = fmt.Errorf("llm: %s: %w", p.Name(), errors.Join(errAttemptTimeout, err))

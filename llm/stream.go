@@ -38,10 +38,8 @@ func (cv *Conversation) stream(ctx context.Context, req *Request, st *callState,
 	if err != nil {
 		return err
 	}
-	ctx, cancel := cv.c.callContext(ctx)
-	defer cancel()
 	delivered := false
-	return cv.c.run(ctx, cands, st, func(ctx context.Context, p Provider) error {
+	return cv.c.run(ctx, true, cands, st, func(ctx context.Context, p Provider) error {
 		cv.mu.Lock()
 		if cv.closed {
 			cv.mu.Unlock()
