@@ -22,9 +22,17 @@
 // PostgreSQL database append through one sequencer and build one chain and
 // one tree.
 //
-// Entries are indexed by subject, actor and resource (each with the index,
-// for paging) and by time, so that [audit.Log.Query] and retention never
-// scan the log. Index maintenance is most of the CPU an append costs.
+// Searches and retention never scan the log, yet an append maintains no
+// per-entry index: each batch adds one row to audit_batches (its first and
+// last index, the range of its event times, and the earliest time among
+// its unstripped entries) and one posting to audit_terms per subject, actor
+// and resource its entries name (the term, the batch, and the entries'
+// indexes as varint gaps). [Store.Search] follows the postings of a
+// subject, actor or resource, or the batches whose time range meets a
+// time-only filter; [Store.Strip] visits only the batches holding entries
+// older than the cutoff and rewrites their postings. Event times come from
+// callers and need not grow with the index: a batch with an outlying time
+// is merely read by more time searches.
 //
 // On SQLite each append transaction sets PRAGMA temp_store = MEMORY on its
 // connection, so the statement journal of a batch never goes to a
@@ -32,8 +40,8 @@
 //
 // # Retention
 //
-// [Store.Strip] nulls an entry's leaf bytes and identity columns and keeps
-// its tree hashes. On SQLite, secure_delete overwrites the freed bytes and
+// [Store.Strip] nulls an entry's leaf bytes and identity columns, removes
+// it from its batch's postings, and keeps its tree hashes. On SQLite, secure_delete overwrites the freed bytes and
 // the write-ahead log is checkpointed and truncated afterwards. PostgreSQL
 // keeps the old row versions until VACUUM reclaims them (autovacuum, or run
 // VACUUM audit_entries after a large strip) and in its WAL until recycled.
@@ -42,8 +50,10 @@ package auditsql
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/bits"
 	"strings"
 	"sync"
@@ -103,6 +113,67 @@ CREATE TABLE audit_checkpoints (
 	size BIGINT PRIMARY KEY,
 	note BYTEA NOT NULL
 );`,
+}, {
+	// Version 2 replaces the four per-entry indexes with one row per batch
+	// (its index and time range) and one posting per identity and batch
+	// (the batch's entries that name it): an append writes a few rows per
+	// batch instead of four index entries per entry. Existing entries
+	// become batches of one.
+	Version: 2,
+	SQL: `DROP INDEX audit_entries_subject;
+DROP INDEX audit_entries_actor;
+DROP INDEX audit_entries_resource;
+DROP INDEX audit_entries_time;
+CREATE TABLE audit_batches (
+	first INTEGER PRIMARY KEY,
+	last INTEGER NOT NULL,
+	min_ns INTEGER NOT NULL,
+	max_ns INTEGER NOT NULL,
+	live_ns INTEGER
+);
+CREATE INDEX audit_batches_max ON audit_batches (max_ns);
+CREATE INDEX audit_batches_live ON audit_batches (live_ns);
+CREATE TABLE audit_terms (
+	term TEXT NOT NULL,
+	first INTEGER NOT NULL,
+	seqs BLOB NOT NULL,
+	PRIMARY KEY (term, first)
+) WITHOUT ROWID;
+INSERT INTO audit_batches (first, last, min_ns, max_ns, live_ns)
+	SELECT seq, seq, time_ns, time_ns, CASE WHEN data IS NULL THEN NULL ELSE time_ns END FROM audit_entries;
+INSERT INTO audit_terms (term, first, seqs)
+	SELECT 's:' || subject, seq, x'00' FROM audit_entries WHERE subject IS NOT NULL AND data IS NOT NULL;
+INSERT INTO audit_terms (term, first, seqs)
+	SELECT 'a:' || actor, seq, x'00' FROM audit_entries WHERE actor IS NOT NULL AND data IS NOT NULL;
+INSERT INTO audit_terms (term, first, seqs)
+	SELECT 'r:' || resource, seq, x'00' FROM audit_entries WHERE resource IS NOT NULL AND data IS NOT NULL;`,
+	Postgres: `DROP INDEX audit_entries_subject;
+DROP INDEX audit_entries_actor;
+DROP INDEX audit_entries_resource;
+DROP INDEX audit_entries_time;
+CREATE TABLE audit_batches (
+	first BIGINT PRIMARY KEY,
+	last BIGINT NOT NULL,
+	min_ns BIGINT NOT NULL,
+	max_ns BIGINT NOT NULL,
+	live_ns BIGINT
+);
+CREATE INDEX audit_batches_max ON audit_batches (max_ns);
+CREATE INDEX audit_batches_live ON audit_batches (live_ns);
+CREATE TABLE audit_terms (
+	term TEXT NOT NULL,
+	first BIGINT NOT NULL,
+	seqs BYTEA NOT NULL,
+	PRIMARY KEY (term, first)
+);
+INSERT INTO audit_batches (first, last, min_ns, max_ns, live_ns)
+	SELECT seq, seq, time_ns, time_ns, CASE WHEN data IS NULL THEN NULL ELSE time_ns END FROM audit_entries;
+INSERT INTO audit_terms (term, first, seqs)
+	SELECT 's:' || subject, seq, decode('00', 'hex') FROM audit_entries WHERE subject IS NOT NULL AND data IS NOT NULL;
+INSERT INTO audit_terms (term, first, seqs)
+	SELECT 'a:' || actor, seq, decode('00', 'hex') FROM audit_entries WHERE actor IS NOT NULL AND data IS NOT NULL;
+INSERT INTO audit_terms (term, first, seqs)
+	SELECT 'r:' || resource, seq, decode('00', 'hex') FROM audit_entries WHERE resource IS NOT NULL AND data IS NOT NULL;`,
 }}
 
 // Store is an [audit.Store] in a SQL database. It also implements
@@ -112,8 +183,8 @@ CREATE TABLE audit_checkpoints (
 type Store struct {
 	db *sqldb.DB
 
-	mu      sync.Mutex
-	inserts [9]*sql.Stmt // INSERTs of 1, 2, 4, … 256 rows, prepared lazily
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt // prepared once, by query
 }
 
 var (
@@ -137,39 +208,67 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	return &Store{db: w}, nil
 }
 
-// rowsPerInsert bounds the rows of one multi-row INSERT (8 parameters a row;
-// SQLite allows 32766 parameters). It is a power of two.
-const rowsPerInsert = 256
+// maxParams bounds the parameters of one multi-row INSERT (SQLite allows
+// 32766, PostgreSQL 65535).
+const maxParams = 2048
 
-// insertStmt returns the prepared INSERT of n rows (n a power of two).
-func (s *Store) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
-	k := bits.Len(uint(n)) - 1
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st := s.inserts[k]; st != nil {
-		return st, nil
-	}
-	var q strings.Builder
-	q.WriteString("INSERT INTO audit_entries (seq, data, hashes, time_ns, actor, subject, resource, action) VALUES ")
-	for i := range n {
-		if i > 0 {
-			q.WriteByte(',')
+// insert inserts rows of len(cols) values each, given one after the other
+// in args, with multi-row INSERTs of a power of two rows, each a statement
+// prepared once.
+func (s *Store) insert(ctx context.Context, tx *sqldb.Tx, table string, cols []string, args []any) error {
+	per := len(cols)
+	maxRows := 1 << (bits.Len(uint(maxParams/per)) - 1)
+	for len(args) > 0 {
+		n := 1 << (bits.Len(uint(min(len(args)/per, maxRows))) - 1)
+		var q strings.Builder
+		q.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+		row := "(?" + strings.Repeat(",?", per-1) + ")"
+		for i := range n {
+			if i > 0 {
+				q.WriteByte(',')
+			}
+			q.WriteString(row)
 		}
-		q.WriteString("(?,?,?,?,?,?,?,?)")
+		st, err := s.stmt(ctx, tx, q.String())
+		if err != nil {
+			return err
+		}
+		if _, err := st.ExecContext(ctx, args[:n*per]...); err != nil {
+			return fmt.Errorf("auditsql: insert into %s: %w", table, err)
+		}
+		args = args[n*per:]
 	}
-	st, err := s.db.DB.PrepareContext(ctx, s.db.Dialect.Rebind(q.String()))
-	if err != nil {
-		return nil, fmt.Errorf("auditsql: prepare insert: %w", err)
+	return nil
+}
+
+// stmt returns q prepared once (for the dialect) and bound to tx.
+func (s *Store) stmt(ctx context.Context, tx *sqldb.Tx, q string) (*sql.Stmt, error) {
+	s.mu.Lock()
+	st := s.stmts[q]
+	if st == nil {
+		var err error
+		if st, err = s.db.DB.PrepareContext(ctx, s.db.Dialect.Rebind(q)); err != nil {
+			s.mu.Unlock()
+			return nil, fmt.Errorf("auditsql: prepare: %w", err)
+		}
+		if s.stmts == nil {
+			s.stmts = make(map[string]*sql.Stmt)
+		}
+		s.stmts[q] = st
 	}
-	s.inserts[k] = st
-	return st, nil
+	s.mu.Unlock()
+	return tx.Tx.StmtContext(ctx, st), nil
 }
 
 // Append implements [audit.Store].
 func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		var size int64
-		if err := tx.QueryRow(ctx, "SELECT size FROM audit_head WHERE id = 1"+s.db.Dialect.ForUpdate()).Scan(&size); err != nil {
+		head, err := s.stmt(ctx, tx, "SELECT size FROM audit_head WHERE id = 1"+s.db.Dialect.ForUpdate())
+		if err != nil {
+			return err
+		}
+		if err := head.QueryRowContext(ctx).Scan(&size); err != nil {
 			return fmt.Errorf("auditsql: read head: %w", err)
 		}
 		if size < 0 {
@@ -178,7 +277,11 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 		if s.db.Dialect == sqldb.SQLite {
 			// A multi-row INSERT keeps a statement journal; in memory it
 			// costs no temporary file and leaves no entry bytes in one.
-			if _, err := tx.Exec(ctx, "PRAGMA temp_store = MEMORY"); err != nil {
+			pragma, err := s.stmt(ctx, tx, "PRAGMA temp_store = MEMORY")
+			if err != nil {
+				return err
+			}
+			if _, err := pragma.ExecContext(ctx); err != nil {
 				return fmt.Errorf("auditsql: %w", err)
 			}
 		}
@@ -189,35 +292,100 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 		if len(recs) == 0 {
 			return nil
 		}
-		args := make([]any, 0, 8*min(len(recs), rowsPerInsert))
-		for start := 0; start < len(recs); {
-			// Insert in chunks of a power of two rows, each a statement
-			// prepared once per connection.
-			n := 1 << (bits.Len(uint(min(len(recs)-start, rowsPerInsert))) - 1)
-			chunk := recs[start : start+n]
-			args = args[:0]
-			for i := range chunk {
-				r := &chunk[i]
-				if r.Index != uint64(size)+uint64(start+i) || len(r.Hashes) == 0 {
-					return fmt.Errorf("auditsql: record %d does not follow size %d", r.Index, size)
-				}
-				args = append(args, int64(r.Index), r.Data, packHashes(r.Hashes), r.Time.UnixNano(),
-					nullable(r.Actor), nullable(r.Subject), nullable(r.Resource), nullable(r.Action))
+		args := make([]any, 0, 8*len(recs))
+		post := postings{first: size}
+		minNs, maxNs := recs[0].Time.UnixNano(), recs[0].Time.UnixNano()
+		for i := range recs {
+			r := &recs[i]
+			if r.Index != uint64(size)+uint64(i) || len(r.Hashes) == 0 || r.Data == nil {
+				return fmt.Errorf("auditsql: record %d does not follow size %d", r.Index, size)
 			}
-			stmt, err := s.insertStmt(ctx, n)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.Tx.StmtContext(ctx, stmt).ExecContext(ctx, args...); err != nil {
-				return fmt.Errorf("auditsql: insert entries: %w", err)
-			}
-			start += n
+			ns := r.Time.UnixNano()
+			minNs, maxNs = min(minNs, ns), max(maxNs, ns)
+			args = append(args, int64(r.Index), r.Data, packHashes(r.Hashes), ns,
+				nullable(r.Actor), nullable(r.Subject), nullable(r.Resource), nullable(r.Action))
+			post.add(int64(r.Index), r.Subject, r.Actor, r.Resource)
 		}
-		if _, err := tx.Exec(ctx, "UPDATE audit_head SET size = ? WHERE id = 1", size+int64(len(recs))); err != nil {
+		if err := s.insert(ctx, tx, "audit_entries", entryColumns, args); err != nil {
+			return err
+		}
+		if err := s.insert(ctx, tx, "audit_terms", termColumns, post.args()); err != nil {
+			return err
+		}
+		last := size + int64(len(recs)) - 1
+		if err := s.insert(ctx, tx, "audit_batches", batchColumns, []any{size, last, minNs, maxNs, minNs}); err != nil {
+			return err
+		}
+		update, err := s.stmt(ctx, tx, "UPDATE audit_head SET size = ? WHERE id = 1")
+		if err != nil {
+			return err
+		}
+		if _, err := update.ExecContext(ctx, size+int64(len(recs))); err != nil {
 			return fmt.Errorf("auditsql: update head: %w", err)
 		}
 		return nil
 	})
+}
+
+var (
+	entryColumns = []string{"seq", "data", "hashes", "time_ns", "actor", "subject", "resource", "action"}
+	termColumns  = []string{"term", "first", "seqs"}
+	batchColumns = []string{"first", "last", "min_ns", "max_ns", "live_ns"}
+)
+
+// postings collects, for one batch, the entries that name each identity.
+// A term is "s:" + subject, "a:" + actor or "r:" + resource; its posting
+// lists the entries' indexes as uvarint gaps from the batch's first index.
+type postings struct {
+	first int64
+	terms []string
+	lists map[string][]byte
+	prev  map[string]int64
+}
+
+func (p *postings) add(seq int64, subject, actor, resource string) {
+	if p.lists == nil {
+		p.lists, p.prev = make(map[string][]byte), make(map[string]int64)
+	}
+	for _, t := range [...]struct{ kind, v string }{{"s:", subject}, {"a:", actor}, {"r:", resource}} {
+		if t.v == "" {
+			continue
+		}
+		term := t.kind + t.v
+		l, ok := p.lists[term]
+		prev := p.first
+		if ok {
+			prev = p.prev[term]
+		} else {
+			p.terms = append(p.terms, term)
+		}
+		p.lists[term] = binary.AppendUvarint(l, uint64(seq-prev))
+		p.prev[term] = seq
+	}
+}
+
+func (p *postings) args() []any {
+	args := make([]any, 0, 3*len(p.terms))
+	for _, t := range p.terms {
+		args = append(args, t, p.first, p.lists[t])
+	}
+	return args
+}
+
+// decodePosting returns the indexes of a posting of the batch at first.
+func decodePosting(first int64, b []byte) ([]int64, error) {
+	var out []int64
+	seq := first
+	for len(b) > 0 {
+		d, n := binary.Uvarint(b)
+		if n <= 0 || d > 1<<62 || (len(out) > 0 && d == 0) {
+			return nil, errors.New("auditsql: corrupt posting")
+		}
+		seq += int64(d)
+		out = append(out, seq)
+		b = b[n:]
+	}
+	return out, nil
 }
 
 func nullable(s string) any {
@@ -384,43 +552,209 @@ func (s *Store) records(ctx context.Context, q string, args ...any) ([]audit.Rec
 	return out, nil
 }
 
-// Search implements [audit.SearchStore].
+// Search implements [audit.SearchStore]. A filter with a subject, actor or
+// resource reads that identity's postings; one with only a time range reads
+// the batches whose time range meets it; neither reads entries in order.
 func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
 	if f.Start >= 1<<63 {
 		return nil, nil
 	}
-	q := "SELECT " + recordColumns + " FROM audit_entries WHERE data IS NOT NULL AND seq >= ?"
-	args := []any{int64(f.Start)}
+	limit := max(f.Limit, 1)
+	where := " AND data IS NOT NULL"
+	var cond []any
 	for _, c := range []struct{ col, v string }{{"subject", f.Subject}, {"actor", f.Actor}, {"resource", f.Resource}, {"action", f.Action}} {
 		if c.v != "" {
-			q += " AND " + c.col + " = ?"
-			args = append(args, c.v)
+			where += " AND " + c.col + " = ?"
+			cond = append(cond, c.v)
 		}
 	}
 	if !f.Since.IsZero() {
-		q += " AND time_ns >= ?"
-		args = append(args, f.Since.UnixNano())
+		where += " AND time_ns >= ?"
+		cond = append(cond, f.Since.UnixNano())
 	}
 	if !f.Until.IsZero() {
-		q += " AND time_ns < ?"
-		args = append(args, f.Until.UnixNano())
+		where += " AND time_ns < ?"
+		cond = append(cond, f.Until.UnixNano())
 	}
-	q += " ORDER BY seq LIMIT ?"
-	args = append(args, max(f.Limit, 1))
-	return s.records(ctx, q, args...)
+	start := int64(f.Start)
+	var term string
+	switch {
+	case f.Subject != "":
+		term = "s:" + f.Subject
+	case f.Actor != "":
+		term = "a:" + f.Actor
+	case f.Resource != "":
+		term = "r:" + f.Resource
+	case f.Since.IsZero() && f.Until.IsZero():
+		return s.records(ctx, "SELECT "+recordColumns+" FROM audit_entries WHERE seq >= ?"+where+" ORDER BY seq LIMIT ?",
+			append(append([]any{start}, cond...), limit)...)
+	}
+	// The batch that holds f.Start, where postings and batch ranges begin.
+	from := int64(0)
+	err := s.db.QueryRow(ctx, "SELECT first FROM audit_batches WHERE first <= ? ORDER BY first DESC LIMIT 1", start).Scan(&from)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("auditsql: search: %w", err)
+	}
+	var out []audit.Record
+	if term != "" {
+		for len(out) < limit {
+			seqs, next, err := s.postings(ctx, term, from, start)
+			if err != nil {
+				return nil, err
+			}
+			for len(seqs) > 0 && len(out) < limit {
+				chunk := seqs[:min(len(seqs), 500)]
+				seqs = seqs[len(chunk):]
+				args := make([]any, 0, len(chunk)+len(cond)+1)
+				for _, q := range chunk {
+					args = append(args, q)
+				}
+				args = append(append(args, cond...), limit-len(out))
+				recs, err := s.records(ctx, "SELECT "+recordColumns+" FROM audit_entries WHERE seq IN (?"+
+					strings.Repeat(",?", len(chunk)-1)+")"+where+" ORDER BY seq LIMIT ?", args...)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, recs...)
+			}
+			if next < 0 {
+				break
+			}
+			from = next
+		}
+		return out, nil
+	}
+	// A time range alone: the batches whose entries' times meet it.
+	if !f.Since.IsZero() {
+		var first sql.NullInt64
+		if err := s.db.QueryRow(ctx, "SELECT MIN(first) FROM audit_batches WHERE max_ns >= ?", f.Since.UnixNano()).Scan(&first); err != nil {
+			return nil, fmt.Errorf("auditsql: search: %w", err)
+		}
+		if !first.Valid {
+			return nil, nil
+		}
+		from = max(from, first.Int64)
+	}
+	since, until := int64(math.MinInt64), int64(math.MaxInt64)
+	if !f.Since.IsZero() {
+		since = f.Since.UnixNano()
+	}
+	if !f.Until.IsZero() {
+		until = f.Until.UnixNano()
+	}
+	for len(out) < limit {
+		type span struct{ first, last int64 }
+		var spans []span
+		rs, err := s.db.Query(ctx, "SELECT first, last FROM audit_batches WHERE first >= ? AND max_ns >= ? AND min_ns < ? AND live_ns IS NOT NULL ORDER BY first LIMIT 64", from, since, until)
+		if err != nil {
+			return nil, fmt.Errorf("auditsql: search: %w", err)
+		}
+		for rs.Next() {
+			var sp span
+			if err := rs.Scan(&sp.first, &sp.last); err != nil {
+				rs.Close()
+				return nil, fmt.Errorf("auditsql: search: %w", err)
+			}
+			spans = append(spans, sp)
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return nil, fmt.Errorf("auditsql: search: %w", err)
+		}
+		for _, sp := range spans {
+			if len(out) >= limit {
+				break
+			}
+			args := append(append([]any{max(sp.first, start), sp.last}, cond...), limit-len(out))
+			recs, err := s.records(ctx, "SELECT "+recordColumns+" FROM audit_entries WHERE seq >= ? AND seq <= ?"+where+" ORDER BY seq LIMIT ?", args...)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, recs...)
+		}
+		if len(spans) < 64 {
+			break
+		}
+		from = spans[len(spans)-1].first + 1
+	}
+	return out, nil
 }
 
-// Strip implements [audit.StripStore].
+// postings returns the indexes at or after start that a page of term's
+// postings lists, from the batch at from on, and where the next page
+// begins (-1 after the last).
+func (s *Store) postings(ctx context.Context, term string, from, start int64) ([]int64, int64, error) {
+	const page = 64
+	rs, err := s.db.Query(ctx, "SELECT first, seqs FROM audit_terms WHERE term = ? AND first >= ? ORDER BY first LIMIT ?", term, from, page)
+	if err != nil {
+		return nil, 0, fmt.Errorf("auditsql: search: %w", err)
+	}
+	defer rs.Close()
+	var out []int64
+	n, last := 0, int64(0)
+	for rs.Next() {
+		var b []byte
+		if err := rs.Scan(&last, &b); err != nil {
+			return nil, 0, fmt.Errorf("auditsql: search: %w", err)
+		}
+		n++
+		seqs, err := decodePosting(last, b)
+		if err != nil {
+			return nil, 0, err
+		}
+		for _, q := range seqs {
+			if q >= start {
+				out = append(out, q)
+			}
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, 0, fmt.Errorf("auditsql: search: %w", err)
+	}
+	if n < page {
+		return out, -1, nil
+	}
+	return out, last + 1, nil
+}
+
+// Strip implements [audit.StripStore]. It strips batch by batch, rewriting
+// each batch's postings to list only the entries it keeps.
 func (s *Store) Strip(ctx context.Context, cutoff time.Time) (int, error) {
-	res, err := s.db.Exec(ctx, "UPDATE audit_entries SET data = NULL, actor = NULL, subject = NULL, resource = NULL, action = NULL WHERE time_ns < ? AND data IS NOT NULL", cutoff.UnixNano())
+	total := 0
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		type span struct{ first, last int64 }
+		var spans []span
+		rs, err := tx.Query(ctx, "SELECT first, last FROM audit_batches WHERE live_ns < ? ORDER BY first", cutoff.UnixNano())
+		if err != nil {
+			return err
+		}
+		for rs.Next() {
+			var sp span
+			if err := rs.Scan(&sp.first, &sp.last); err != nil {
+				rs.Close()
+				return err
+			}
+			spans = append(spans, sp)
+		}
+		err = rs.Err()
+		rs.Close()
+		if err != nil {
+			return err
+		}
+		for _, sp := range spans {
+			n, err := s.stripBatch(ctx, tx, sp.first, sp.last, cutoff.UnixNano())
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("auditsql: strip: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("auditsql: strip: %w", err)
-	}
-	if n > 0 {
+	if total > 0 {
 		// Readers can keep the WAL busy for a moment; retry briefly.
 		var err error
 		for attempt := range 5 {
@@ -431,15 +765,76 @@ func (s *Store) Strip(ctx context.Context, cutoff time.Time) (int, error) {
 			select {
 			case <-ctx.Done():
 				t.Stop()
-				return int(n), fmt.Errorf("auditsql: stripped %d entries but could not truncate the WAL: %w", n, ctx.Err())
+				return total, fmt.Errorf("auditsql: stripped %d entries but could not truncate the WAL: %w", total, ctx.Err())
 			case <-t.C:
 			}
 		}
 		if err != nil {
-			return int(n), fmt.Errorf("auditsql: stripped %d entries but could not truncate the WAL: %w", n, err)
+			return total, fmt.Errorf("auditsql: stripped %d entries but could not truncate the WAL: %w", total, err)
 		}
 	}
-	return int(n), nil
+	return total, nil
+}
+
+// stripBatch strips the entries of one batch older than cutoff and returns
+// how many it stripped.
+func (s *Store) stripBatch(ctx context.Context, tx *sqldb.Tx, first, last, cutoff int64) (int, error) {
+	type live struct {
+		seq, ns                  int64
+		actor, subject, resource sql.NullString
+	}
+	var rows []live
+	rs, err := tx.Query(ctx, "SELECT seq, time_ns, actor, subject, resource FROM audit_entries WHERE seq >= ? AND seq <= ? AND data IS NOT NULL ORDER BY seq", first, last)
+	if err != nil {
+		return 0, err
+	}
+	for rs.Next() {
+		var r live
+		if err := rs.Scan(&r.seq, &r.ns, &r.actor, &r.subject, &r.resource); err != nil {
+			rs.Close()
+			return 0, err
+		}
+		rows = append(rows, r)
+	}
+	err = rs.Err()
+	rs.Close()
+	if err != nil {
+		return 0, err
+	}
+	// Drop every posting of the batch, then write back those of the kept
+	// entries.
+	kept := postings{first: first}
+	seen := make(map[string]bool)
+	n := 0
+	liveNs := sql.NullInt64{}
+	for _, r := range rows {
+		for _, t := range [...]string{"s:" + r.subject.String, "a:" + r.actor.String, "r:" + r.resource.String} {
+			if len(t) > 2 && !seen[t] {
+				seen[t] = true
+				if _, err := tx.Exec(ctx, "DELETE FROM audit_terms WHERE term = ? AND first = ?", t, first); err != nil {
+					return 0, err
+				}
+			}
+		}
+		if r.ns < cutoff {
+			n++
+			continue
+		}
+		kept.add(r.seq, r.subject.String, r.actor.String, r.resource.String)
+		if !liveNs.Valid || r.ns < liveNs.Int64 {
+			liveNs = sql.NullInt64{Int64: r.ns, Valid: true}
+		}
+	}
+	if _, err := tx.Exec(ctx, "UPDATE audit_entries SET data = NULL, actor = NULL, subject = NULL, resource = NULL, action = NULL WHERE seq >= ? AND seq <= ? AND time_ns < ? AND data IS NOT NULL", first, last, cutoff); err != nil {
+		return 0, err
+	}
+	if err := s.insert(ctx, tx, "audit_terms", termColumns, kept.args()); err != nil {
+		return 0, err
+	}
+	if _, err := tx.Exec(ctx, "UPDATE audit_batches SET live_ns = ? WHERE first = ?", liveNs, first); err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // SaveCheckpoint implements [audit.CheckpointStore].
