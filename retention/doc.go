@@ -40,11 +40,16 @@
 // Deleter with a timeout, and journals each step (claimed → deleting →
 // deleted, failed with a retry time, or pending), so a crashed sweep is
 // resumed by the next one and several instances sharing one PostgreSQL
-// inventory never delete an item twice. A batch is deleted by several
-// workers at once (Options.SweepWorkers) and, when the store implements
-// [BatchRecorder], their journal steps are group-committed. Failed items
-// stay tracked and are retried; items past due plus a grace period are
-// reported by [Manager.Overdue]. Every deletion is an audit event.
+// inventory never delete an item twice. It works a batch at a time
+// (Options.BatchSize): one claim, one write of every item's "deleting"
+// step before any deleter runs, the deleter calls by several workers at
+// once (Options.SweepWorkers) while their outcomes are group-committed
+// (one transaction per group when the store implements [BatchRecorder]),
+// then the audit events. A crash can leave an item whose deleter ran still
+// journaled "deleting": the next sweep calls its (idempotent) deleter again
+// and journals "deleted" once. Failed items stay tracked and are retried;
+// items past due plus a grace period are reported by [Manager.Overdue].
+// Every deletion is an audit event.
 //
 // # Holds, requests, vendors, reports
 //

@@ -6,9 +6,6 @@ import (
 	"sync"
 )
 
-// recordFunc journals one step; [Journal.Record] is one.
-type recordFunc func(ctx context.Context, e JournalEntry) error
-
 // BatchRecorder is an optional interface of a [Journal]: RecordBatch
 // records several entries in one transaction, each exactly as
 // [Journal.Record] would, and returns one error per entry (nil,
@@ -20,8 +17,10 @@ type BatchRecorder interface {
 }
 
 // journalWriter group-commits the journal entries of a sweep's workers:
-// while one batch commits, the next accumulates, so a durable store pays one
-// commit for several steps. It is owned by one sweep, which closes it.
+// while one group commits, the next accumulates, so a durable store pays one
+// commit for many steps. Workers hand an entry over with submit and go on
+// with their next item; the sweep waits for the results at the end of the
+// batch. It is owned by one sweep, which closes it.
 type journalWriter struct {
 	m  *Manager
 	ch chan pendingEntry
@@ -38,21 +37,22 @@ type pendingEntry struct {
 const maxGroup = 256
 
 func (m *Manager) newJournalWriter() *journalWriter {
-	w := &journalWriter{m: m, ch: make(chan pendingEntry)}
+	w := &journalWriter{m: m, ch: make(chan pendingEntry, maxGroup)}
 	w.wg.Add(1)
 	go w.run()
 	return w
 }
 
-// record journals e and waits until it is committed.
-func (w *journalWriter) record(ctx context.Context, e JournalEntry) error {
+// submit queues e and returns the channel its result will be sent on. It
+// blocks only while maxGroup entries are already queued.
+func (w *journalWriter) submit(ctx context.Context, e JournalEntry) <-chan error {
 	p := pendingEntry{ctx: ctx, e: e, res: make(chan error, 1)}
 	select {
 	case w.ch <- p:
 	case <-ctx.Done():
-		return ctx.Err()
+		p.res <- ctx.Err()
 	}
-	return <-p.res
+	return p.res
 }
 
 func (w *journalWriter) close() {

@@ -59,11 +59,15 @@ type Options struct {
 	// [CountStrict].
 	Counting Counting
 	// BatchSize is how many items a sweep claims at a time; zero means 100.
+	// A batch costs a durable store a few commits (claim, first steps,
+	// outcomes) whatever its size.
 	BatchSize int
 	// SweepWorkers is how many items of a batch a sweep deletes at once
-	// (deleters that call vendor APIs spend their time waiting, and the
-	// journal steps of concurrent deletions are group-committed when the
-	// store implements [BatchRecorder]); zero means 8. Results keep the
+	// (deleters that call vendor APIs spend their time waiting); zero means
+	// 8. With more than one worker, outcomes are journaled while the
+	// workers go on with the next items, group-committed when the store
+	// implements [BatchRecorder]; with one, the sweep is sequential and
+	// journals each outcome before the next deleter call. Results keep the
 	// claim order either way.
 	SweepWorkers int
 	// Service is the audit events' Service; empty means "retention".

@@ -88,8 +88,13 @@ func (r *SweepReport) add(res SweepResult) {
 // (claimed → deleting → deleted, or failed with a retry time, or pending),
 // so that a sweep interrupted by a crash is resumed by the next sweep of
 // any instance once the claim's lease lapses, without losing an item; the
-// Deleter contract (idempotent) makes the resumed call harmless. Each
-// deletion and each failure is an audit event.
+// Deleter contract (idempotent) makes the resumed call harmless. Items go
+// a batch (Options.BatchSize) at a time: the "deleting" steps of a batch
+// are journaled together before its first deleter call, its outcomes are
+// group-committed while further deleters run, and a claim's lease is
+// renewed before a call late in a long batch could outlast it. Each
+// deletion and each failure is an audit event, recorded once the batch's
+// outcomes are journaled.
 //
 // A failed or timed-out item stays tracked and is retried after a backoff;
 // once past due plus Grace it is reported in SweepReport.Overdue. The
@@ -201,7 +206,7 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, rep *SweepReport) e
 			m.releaseAll(batch)
 			return fmt.Errorf("retention: sweep: %w", err)
 		}
-		procs, done, failed, firstErr := m.processBatch(ctx, batch, holds, causeSweep, jw.record)
+		procs, done, failed, firstErr := m.processBatch(ctx, batch, holds, causeSweep, jw)
 		var undone []Item
 		for i, it := range batch {
 			if done[i] {
@@ -223,25 +228,122 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, rep *SweepReport) e
 	}
 }
 
-// processBatch processes claimed items with up to SweepWorkers at once.
+// processBatch processes a batch of claimed items in three phases, so that
+// a durable store pays a few commits per batch instead of several per item:
+//
+//  1. decide every item (policy, holds) and journal the first step of all
+//     of them at once: deleting (before any deleter runs), or released
+//     (held, not due), failed (unknown category) or deleted (a vendor's
+//     automatic deletion that is done by now);
+//  2. call the deleters, up to SweepWorkers at once; each outcome
+//     (deleted, failed with a retry time, pending) is handed to jw, which
+//     group-commits it while the worker goes on with the next item, so
+//     that the journal writes overlap the deleter calls (with one worker
+//     the sweep is sequential: each outcome is journaled before the next
+//     call);
+//  3. wait until every outcome is committed, then record the audit events
+//     (concurrently, so that an audit log can group-commit them too).
+//
+// A crash in phase 2 leaves some items deleted by their deleter but still
+// journaled "deleting": the next sweep after the lease lapses calls their
+// (idempotent) deleter again and journals "deleted" once.
+//
 // done[i] reports that item i was processed; failed[i] that the store
 // failed while processing it (its state is unknown and left to its lease).
-// After the first store failure or the end of ctx no further item starts;
-// firstErr is the store failure.
-func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, c cause, record recordFunc) (procs []processed, done, failed []bool, firstErr error) {
+// After the first store failure or the end of ctx no further deleter call
+// starts; firstErr is the store failure.
+func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, c cause, jw *journalWriter) (procs []processed, done, failed []bool, firstErr error) {
 	procs = make([]processed, len(batch))
 	done = make([]bool, len(batch))
 	failed = make([]bool, len(batch))
+	decisions := make([]Decision, len(batch))
+	methods := make([]ErasureMethod, len(batch))
+	entry := func(it Item, e JournalEntry) JournalEntry {
+		e.ItemID, e.Attempt, e.Owner = it.ID, it.Attempts, it.Owner
+		if e.At.IsZero() {
+			e.At = m.now()
+		}
+		return e
+	}
+
+	// Phase 1: decide and journal the first step of every item.
+	first := make([]JournalEntry, len(batch))
+	now := m.now()
+	for i, it := range batch {
+		d, err := m.policy.Evaluate(it, holds, now)
+		decisions[i] = d
+		switch {
+		case err != nil:
+			kind := "unknown category"
+			first[i] = entry(it, JournalEntry{Step: StepFailed, Error: kind, NextAttemptAt: now.Add(m.backoff(it.Attempts))})
+			procs[i] = processed{status: ResultFailed, outcome: OutcomeFailed, errKind: kind, at: now}
+		case len(d.Held) > 0:
+			first[i] = entry(it, JournalEntry{Step: StepReleased})
+			procs[i] = processed{status: ResultHeld, outcome: OutcomeHeld, holds: d.Held, at: now}
+		case c == causeSweep && !dueNow(it, d, now):
+			first[i] = entry(it, JournalEntry{Step: StepReleased, NextAttemptAt: d.DueAt})
+			procs[i] = processed{outcome: OutcomeNotDue}
+		case it.State == StateClaimed && it.Method == MethodVendorAuto && !it.NextAttemptAt.IsZero() && !now.Before(it.NextAttemptAt):
+			// A pending deletion at a vendor whose automatic deletion is
+			// done by now needs no further call.
+			first[i] = entry(it, JournalEntry{Step: StepDeleted, Method: MethodVendorAuto, Task: it.Task, At: now})
+			procs[i] = processed{status: ResultDeleted, outcome: OutcomeDeleted, method: MethodVendorAuto, task: it.Task, at: now}
+		default:
+			methods[i] = MethodDirect
+			if mr, ok := m.deleter(it.System).(interface{ Method() ErasureMethod }); ok {
+				methods[i] = mr.Method()
+			}
+			first[i] = entry(it, JournalEntry{Step: StepDeleting, Method: methods[i], LeaseUntil: now.Add(m.opts.Lease)})
+		}
+	}
+	errs, n, err := m.recordAll(ctx, first)
+	if err != nil {
+		firstErr = fmt.Errorf("retention: journal: %w", err)
+	}
+	var toCall []int
+	for i := range batch {
+		switch {
+		case i >= n: // not journaled: the caller releases it
+			continue
+		case errors.Is(errs[i], ErrConflict):
+			procs[i], done[i] = processed{outcome: OutcomeLost}, true
+		case errs[i] != nil: // state unknown: left to the lease
+			failed[i] = true
+		case first[i].Step == StepDeleting:
+			toCall = append(toCall, i)
+		default:
+			done[i] = true
+		}
+	}
+	if firstErr != nil {
+		// Deleting items whose deleter will not run go back at once.
+		var back []Item
+		for _, i := range toCall {
+			back = append(back, batch[i])
+		}
+		m.releaseAll(back)
+		for _, i := range toCall {
+			failed[i] = true // released, or left to the lease
+		}
+		toCall = nil
+	}
+
+	// Phase 2: call the deleters; hand the outcomes to jw.
+	results := make([]<-chan error, len(batch))
 	var (
 		mu sync.Mutex
 		wg sync.WaitGroup
 	)
-	sem := make(chan struct{}, m.opts.SweepWorkers)
-	for i, it := range batch {
+	stop := func() bool {
 		mu.Lock()
-		stop := firstErr != nil
-		mu.Unlock()
-		if stop || ctx.Err() != nil {
+		defer mu.Unlock()
+		return firstErr != nil
+	}
+	var unstarted []int
+	sem := make(chan struct{}, m.opts.SweepWorkers)
+	for k, i := range toCall {
+		if stop() || ctx.Err() != nil {
+			unstarted = toCall[k:]
 			break
 		}
 		sem <- struct{}{}
@@ -249,21 +351,187 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			p, err := m.processClaimed(ctx, it, holds, c, record)
+			p, e, err := m.callDeleter(ctx, batch[i], first[i].LeaseUntil, methods[i])
+			var res <-chan error
+			if err == nil && e != nil {
+				res = jw.submit(ctx, entry(batch[i], *e))
+				if m.opts.SweepWorkers == 1 {
+					// Sequential: journal the outcome before the next call.
+					r := make(chan error, 1)
+					r <- <-res
+					res = r
+				}
+			}
 			mu.Lock()
 			defer mu.Unlock()
-			if err != nil {
+			switch {
+			case err != nil:
 				failed[i] = true
 				if firstErr == nil {
 					firstErr = err
 				}
-				return
+			case e == nil: // lost while renewing the lease
+				procs[i], done[i] = p, true
+			default:
+				procs[i], results[i] = p, res
 			}
-			procs[i], done[i] = p, true
 		}()
 	}
 	wg.Wait()
+	if len(unstarted) > 0 {
+		back := make([]Item, len(unstarted))
+		for k, i := range unstarted {
+			back[k] = batch[i]
+			failed[i] = true // released here; the caller must not release it again
+		}
+		m.releaseAll(back)
+	}
+
+	// Phase 3: wait for the outcomes, then audit them.
+	var toAudit []int
+	for i, res := range results {
+		if res == nil {
+			continue
+		}
+		err := <-res
+		switch {
+		case errors.Is(err, ErrConflict):
+			procs[i], done[i] = processed{outcome: OutcomeLost}, true
+		case err != nil:
+			failed[i] = true
+			if firstErr == nil {
+				firstErr = fmt.Errorf("retention: journal: %w", err)
+			}
+		default:
+			done[i] = true
+		}
+	}
+	for i := range batch {
+		if done[i] && (procs[i].status == ResultDeleted || procs[i].status == ResultPending ||
+			(procs[i].status == ResultFailed && procs[i].method != "")) {
+			toAudit = append(toAudit, i)
+		}
+	}
+	m.auditBatch(ctx, batch, procs, decisions, toAudit, c)
 	return procs, done, failed, firstErr
+}
+
+// recordAll journals entries, in one transaction when the store is a
+// [BatchRecorder]. errs holds the results (nil, ErrConflict, or a store
+// failure, after which the entry's state is unknown) of the first n
+// entries; the entries from n on were not tried. err is the first store
+// failure.
+func (m *Manager) recordAll(ctx context.Context, entries []JournalEntry) (errs []error, n int, err error) {
+	errs = make([]error, len(entries))
+	if br, ok := m.store.(BatchRecorder); ok && len(entries) > 1 {
+		res, err := br.RecordBatch(ctx, entries)
+		if err == nil && len(res) != len(entries) {
+			err = fmt.Errorf("retention: batch recorder returned %d results for %d entries", len(res), len(entries))
+		}
+		if err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+			return errs, len(entries), err
+		}
+		for _, e := range res {
+			if e != nil && !errors.Is(e, ErrConflict) && err == nil {
+				err = e
+			}
+		}
+		return res, len(entries), err
+	}
+	for i, e := range entries {
+		errs[i] = m.store.Record(ctx, e)
+		if errs[i] != nil && !errors.Is(errs[i], ErrConflict) {
+			return errs[:i+1], i + 1, errs[i]
+		}
+	}
+	return errs, len(entries), nil
+}
+
+// callDeleter calls the deleter of an item journaled deleting with a lease
+// until leaseUntil, renewing the lease first when the call could outlast it
+// (late in a long batch). It returns the outcome and the journal entry to
+// record; a nil entry means the claim was lost while renewing. The error
+// is a store failure.
+func (m *Manager) callDeleter(ctx context.Context, it Item, leaseUntil time.Time, method ErasureMethod) (processed, *JournalEntry, error) {
+	// Keep at least half of the lease's margin over the deleter timeout.
+	margin := (m.opts.Lease - m.opts.DeleterTimeout) / 2
+	if now := m.now(); now.Add(m.opts.DeleterTimeout + margin).After(leaseUntil) {
+		err := m.store.Record(ctx, JournalEntry{ItemID: it.ID, Attempt: it.Attempts, Owner: it.Owner, Step: StepDeleting,
+			At: now, Method: method, LeaseUntil: now.Add(m.opts.Lease)})
+		if errors.Is(err, ErrConflict) {
+			return processed{outcome: OutcomeLost}, nil, nil
+		}
+		if err != nil {
+			return processed{}, nil, fmt.Errorf("retention: journal: %w", err)
+		}
+	}
+	del := m.deleter(it.System)
+	var callErr error
+	if del == nil {
+		callErr = ErrNoDeleter
+	} else {
+		callErr = m.call(ctx, func(ctx context.Context) error { return del.Delete(ctx, it) })
+	}
+	now := m.now()
+	var pe *PendingError
+	switch {
+	case callErr == nil:
+		return processed{status: ResultDeleted, outcome: OutcomeDeleted, method: method, at: now},
+			&JournalEntry{Step: StepDeleted, Method: method, At: now}, nil
+	case errors.As(callErr, &pe):
+		if pe.Method == MethodVendorAuto && !pe.ExpectedBy.IsZero() && !now.Before(pe.ExpectedBy) {
+			return processed{status: ResultDeleted, outcome: OutcomeDeleted, method: MethodVendorAuto, task: pe.Task, at: now},
+				&JournalEntry{Step: StepDeleted, Method: MethodVendorAuto, Task: pe.Task, At: now}, nil
+		}
+		next := pe.ExpectedBy
+		if pe.Method != MethodVendorAuto || next.IsZero() {
+			next = now.Add(m.opts.PendingRecheck)
+		}
+		return processed{status: ResultPending, outcome: OutcomePending, method: pe.Method, task: pe.Task, expectedBy: pe.ExpectedBy, at: now},
+			&JournalEntry{Step: StepPending, Method: pe.Method, Task: pe.Task, NextAttemptAt: next, At: now}, nil
+	default:
+		kind := errorKind(callErr)
+		return processed{status: ResultFailed, outcome: OutcomeFailed, method: method, errKind: kind, at: now},
+			&JournalEntry{Step: StepFailed, Error: kind, NextAttemptAt: now.Add(m.backoff(it.Attempts)), At: now}, nil
+	}
+}
+
+// auditBatch records the audit events (and failure warnings) of the items
+// idx of a processed batch, up to SweepWorkers at once.
+func (m *Manager) auditBatch(ctx context.Context, batch []Item, procs []processed, decisions []Decision, idx []int, c cause) {
+	one := func(i int) {
+		it, p := batch[i], procs[i]
+		switch p.status {
+		case ResultDeleted:
+			m.auditItem(ctx, it, "retention.item.deleted", audit.Success, c, p.method, "", audit.String("rule", ruleString(decisions[i])))
+		case ResultPending:
+			m.auditItem(ctx, it, "retention.item.deletion_pending", audit.Success, c, p.method, "")
+		case ResultFailed:
+			m.log.WarnContext(ctx, "retention: deletion failed", "item", it.ID, "system", it.System, "attempt", it.Attempts, "error", p.errKind)
+			m.auditItem(ctx, it, "retention.item.deletion_failed", audit.Error, c, p.method, p.errKind)
+		}
+	}
+	if m.auditor == nil || len(idx) < 2 || m.opts.SweepWorkers < 2 {
+		for _, i := range idx {
+			one(i)
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, m.opts.SweepWorkers)
+	for _, i := range idx {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			one(i)
+		}()
+	}
+	wg.Wait()
 }
 
 // releaseAll gives back claims a stopped sweep will not process, so that
@@ -299,108 +567,6 @@ type processed struct {
 func (p processed) sweepResult(it Item) SweepResult {
 	return SweepResult{ItemID: it.ID, Category: it.Category, System: it.System, Outcome: p.outcome,
 		Attempt: it.Attempts, Error: p.errKind, Holds: p.holds}
-}
-
-// processClaimed decides and, if allowed, deletes one item this instance
-// has claimed. For the sweeper the item must be due; for an erasure request
-// only holds stop it. The error is non-nil only for store failures.
-func (m *Manager) processClaimed(ctx context.Context, it Item, holds []Hold, c cause, record recordFunc) (processed, error) {
-	now := m.now()
-	if record == nil {
-		record = m.store.Record
-	}
-	rec := func(e JournalEntry) error {
-		e.ItemID, e.Attempt, e.Owner = it.ID, it.Attempts, it.Owner
-		if e.At.IsZero() {
-			e.At = m.now()
-		}
-		return record(ctx, e)
-	}
-	lost := func(err error) (processed, error) {
-		if errors.Is(err, ErrConflict) {
-			return processed{outcome: OutcomeLost}, nil
-		}
-		return processed{}, fmt.Errorf("retention: journal: %w", err)
-	}
-	d, err := m.policy.Evaluate(it, holds, now)
-	if err != nil {
-		kind := "unknown category"
-		if err := rec(JournalEntry{Step: StepFailed, Error: kind, NextAttemptAt: now.Add(m.backoff(it.Attempts))}); err != nil {
-			return lost(err)
-		}
-		return processed{status: ResultFailed, outcome: OutcomeFailed, errKind: kind, at: now}, nil
-	}
-	if len(d.Held) > 0 {
-		if err := rec(JournalEntry{Step: StepReleased}); err != nil {
-			return lost(err)
-		}
-		return processed{status: ResultHeld, outcome: OutcomeHeld, holds: d.Held, at: now}, nil
-	}
-	if c == causeSweep && !dueNow(it, d, now) {
-		if err := rec(JournalEntry{Step: StepReleased, NextAttemptAt: d.DueAt}); err != nil {
-			return lost(err)
-		}
-		return processed{outcome: OutcomeNotDue}, nil
-	}
-	// A pending deletion at a vendor whose automatic deletion is done by
-	// now needs no further call.
-	if it.State == StateClaimed && it.Method == MethodVendorAuto && !it.NextAttemptAt.IsZero() && !now.Before(it.NextAttemptAt) {
-		return m.finish(ctx, it, rec, MethodVendorAuto, it.Task, c, d)
-	}
-	del := m.deleter(it.System)
-	method := MethodDirect
-	if mr, ok := del.(interface{ Method() ErasureMethod }); ok {
-		method = mr.Method()
-	}
-	if err := rec(JournalEntry{Step: StepDeleting, Method: method, LeaseUntil: m.now().Add(m.opts.Lease)}); err != nil {
-		return lost(err)
-	}
-	var callErr error
-	if del == nil {
-		callErr = ErrNoDeleter
-	} else {
-		callErr = m.call(ctx, func(ctx context.Context) error { return del.Delete(ctx, it) })
-	}
-	var pe *PendingError
-	switch {
-	case callErr == nil:
-		return m.finish(ctx, it, rec, method, "", c, d)
-	case errors.As(callErr, &pe):
-		if pe.Method == MethodVendorAuto && !pe.ExpectedBy.IsZero() && !m.now().Before(pe.ExpectedBy) {
-			return m.finish(ctx, it, rec, MethodVendorAuto, pe.Task, c, d)
-		}
-		next := pe.ExpectedBy
-		if pe.Method != MethodVendorAuto || next.IsZero() {
-			next = m.now().Add(m.opts.PendingRecheck)
-		}
-		if err := rec(JournalEntry{Step: StepPending, Method: pe.Method, Task: pe.Task, NextAttemptAt: next}); err != nil {
-			return lost(err)
-		}
-		m.auditItem(ctx, it, "retention.item.deletion_pending", audit.Success, c, pe.Method, "")
-		return processed{status: ResultPending, outcome: OutcomePending, method: pe.Method, task: pe.Task, expectedBy: pe.ExpectedBy, at: m.now()}, nil
-	default:
-		kind := errorKind(callErr)
-		if err := rec(JournalEntry{Step: StepFailed, Error: kind, NextAttemptAt: m.now().Add(m.backoff(it.Attempts))}); err != nil {
-			return lost(err)
-		}
-		m.log.WarnContext(ctx, "retention: deletion failed", "item", it.ID, "system", it.System, "attempt", it.Attempts, "error", kind)
-		m.auditItem(ctx, it, "retention.item.deletion_failed", audit.Error, c, method, kind)
-		return processed{status: ResultFailed, outcome: OutcomeFailed, method: method, errKind: kind, at: m.now()}, nil
-	}
-}
-
-func (m *Manager) finish(ctx context.Context, it Item, rec func(JournalEntry) error, method ErasureMethod, task string, c cause, d Decision) (processed, error) {
-	at := m.now()
-	if err := rec(JournalEntry{Step: StepDeleted, Method: method, Task: task, At: at}); err != nil {
-		if errors.Is(err, ErrConflict) {
-			return processed{outcome: OutcomeLost}, nil
-		}
-		return processed{}, fmt.Errorf("retention: journal: %w", err)
-	}
-	if m.auditor != nil {
-		m.auditItem(ctx, it, "retention.item.deleted", audit.Success, c, method, "", audit.String("rule", ruleString(d)))
-	}
-	return processed{status: ResultDeleted, outcome: OutcomeDeleted, method: method, task: task, at: at}, nil
 }
 
 // dueNow reports whether the sweeper may delete it: the policy says so, or
