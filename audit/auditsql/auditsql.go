@@ -54,7 +54,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"strings"
 	"sync"
 	"time"
@@ -183,8 +182,9 @@ INSERT INTO audit_terms (term, first, seqs)
 type Store struct {
 	db *sqldb.DB
 
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt // prepared once, by query
+	mu      sync.Mutex
+	stmts   map[string]*sql.Stmt // prepared once, by query
+	inserts map[insertKey]*sql.Stmt
 }
 
 var (
@@ -208,37 +208,67 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	return &Store{db: w}, nil
 }
 
-// maxParams bounds the parameters of one multi-row INSERT (SQLite allows
-// 32766, PostgreSQL 65535).
-const maxParams = 2048
+// maxRows bounds the rows of one multi-row INSERT. A batch of up to
+// maxRows entries is one statement; each row count has its own statement,
+// prepared once.
+const maxRows = 64
+
+type insertKey struct {
+	table string
+	rows  int
+}
 
 // insert inserts rows of len(cols) values each, given one after the other
-// in args, with multi-row INSERTs of a power of two rows, each a statement
-// prepared once.
+// in args, with multi-row INSERTs of at most maxRows rows.
 func (s *Store) insert(ctx context.Context, tx *sqldb.Tx, table string, cols []string, args []any) error {
 	per := len(cols)
-	maxRows := 1 << (bits.Len(uint(maxParams/per)) - 1)
 	for len(args) > 0 {
-		n := 1 << (bits.Len(uint(min(len(args)/per, maxRows))) - 1)
-		var q strings.Builder
-		q.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
-		row := "(?" + strings.Repeat(",?", per-1) + ")"
-		for i := range n {
-			if i > 0 {
-				q.WriteByte(',')
+		n := min(len(args)/per, maxRows)
+		key := insertKey{table, n}
+		s.mu.Lock()
+		st := s.inserts[key]
+		s.mu.Unlock()
+		if st == nil {
+			var q strings.Builder
+			q.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+			row := "(?" + strings.Repeat(",?", per-1) + ")"
+			for i := range n {
+				if i > 0 {
+					q.WriteByte(',')
+				}
+				q.WriteString(row)
 			}
-			q.WriteString(row)
+			var err error
+			if st, err = s.prepare(ctx, q.String()); err != nil {
+				return err
+			}
+			s.mu.Lock()
+			if s.inserts == nil {
+				s.inserts = make(map[insertKey]*sql.Stmt)
+			}
+			if old := s.inserts[key]; old != nil {
+				st.Close()
+				st = old
+			} else {
+				s.inserts[key] = st
+			}
+			s.mu.Unlock()
 		}
-		st, err := s.stmt(ctx, tx, q.String())
-		if err != nil {
-			return err
-		}
-		if _, err := st.ExecContext(ctx, args[:n*per]...); err != nil {
+		if _, err := tx.Tx.StmtContext(ctx, st).ExecContext(ctx, args[:n*per]...); err != nil {
 			return fmt.Errorf("auditsql: insert into %s: %w", table, err)
 		}
 		args = args[n*per:]
 	}
 	return nil
+}
+
+// prepare prepares q for the dialect.
+func (s *Store) prepare(ctx context.Context, q string) (*sql.Stmt, error) {
+	st, err := s.db.DB.PrepareContext(ctx, s.db.Dialect.Rebind(q))
+	if err != nil {
+		return nil, fmt.Errorf("auditsql: prepare: %w", err)
+	}
+	return st, nil
 }
 
 // stmt returns q prepared once (for the dialect) and bound to tx.
@@ -247,9 +277,9 @@ func (s *Store) stmt(ctx context.Context, tx *sqldb.Tx, q string) (*sql.Stmt, er
 	st := s.stmts[q]
 	if st == nil {
 		var err error
-		if st, err = s.db.DB.PrepareContext(ctx, s.db.Dialect.Rebind(q)); err != nil {
+		if st, err = s.prepare(ctx, q); err != nil {
 			s.mu.Unlock()
-			return nil, fmt.Errorf("auditsql: prepare: %w", err)
+			return nil, err
 		}
 		if s.stmts == nil {
 			s.stmts = make(map[string]*sql.Stmt)
