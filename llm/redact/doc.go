@@ -57,7 +57,10 @@
 // [USSSN] (never-issued ranges excluded), [IPAddress] (IPv4 and every IPv6
 // form) and [Secret] (OpenAI, Anthropic, AWS, GitHub, Stripe, Slack and
 // Google API keys, JWTs, PEM private keys). Overlapping findings are
-// resolved in favour of the longest, then the most specific kind.
+// resolved in favour of the longest, then the most specific kind. One
+// cheap pass over the text first notes which byte classes it holds, so that
+// a text without digits skips the number scanners and one without '@' the
+// e-mail scanner.
 //
 // A host adds its own [Recognizer] in [Options] for data it knows about.
 //

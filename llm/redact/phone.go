@@ -47,9 +47,23 @@ type phoneRun struct {
 	overflow bool
 }
 
+// phoneBufs backs the slices of a phoneRun, so that they need one
+// allocation, made at the first candidate.
+type phoneBufs struct {
+	digits [maxPhoneDigits]byte
+	lens   [maxPhoneGroups]int
+	paren  [maxPhoneGroups]bool
+	seps   [maxPhoneGroups]byte
+	starts [maxPhoneGroups]int
+}
+
+func (pr *phoneRun) init() {
+	b := new(phoneBufs)
+	pr.digits, pr.lens, pr.paren, pr.seps, pr.starts = b.digits[:0], b.lens[:0], b.paren[:0], b.seps[:0], b.starts[:0]
+}
+
 func findPhones(text string, dst []Finding) []Finding {
 	var pr phoneRun
-	pr.digits = make([]byte, 0, maxPhoneDigits)
 	for i := 0; i < len(text); {
 		c := text[i]
 		switch {
@@ -66,6 +80,9 @@ func findPhones(text string, dst []Finding) []Finding {
 		default:
 			i++
 			continue
+		}
+		if pr.digits == nil {
+			pr.init()
 		}
 		if !scanPhone(text, i, &pr) {
 			i++ // a lone '+' or '(': try what follows

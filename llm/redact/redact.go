@@ -107,17 +107,51 @@ type Redactor struct {
 type recognizer struct {
 	kind Kind
 	find func(text string, dst []Finding) []Finding
+	// needs says which byte classes every finding of the kind contains
+	// (any one of them); 0 means the scanner always runs.
+	needs uint8
+}
+
+// Byte classes for the prefilter of Find.
+const (
+	classDigit uint8 = 1 << iota // ASCII digit
+	classAt                      // '@'
+	classColon                   // ':'
+	classAll   = classDigit | classAt | classColon
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = classDigit
+	}
+	t['@'] = classAt
+	t[':'] = classColon
+	return t
+}()
+
+// classes returns the byte classes present in text: one cheap pass that
+// spares the scanners of kinds that cannot occur (no digit: no phone, card,
+// IBAN, SSN or IPv4 address; no '@': no e-mail address).
+func classes(text string) uint8 {
+	var m uint8
+	for i := 0; i < len(text); i++ {
+		m |= byteClass[text[i]]
+		if i&63 == 63 && m == classAll {
+			break
+		}
+	}
+	return m
 }
 
 // builtins lists the built-in recognizers in BuiltinKinds order.
 var builtins = []recognizer{
-	{Email, findEmails},
-	{Phone, findPhones},
-	{CreditCard, findCards},
-	{IBAN, findIBANs},
-	{USSSN, findSSNs},
-	{IPAddress, findIPs},
-	{Secret, findSecrets},
+	{Email, findEmails, classAt},
+	{Phone, findPhones, classDigit},
+	{CreditCard, findCards, classDigit},
+	{IBAN, findIBANs, classDigit},
+	{USSSN, findSSNs, classDigit},
+	{IPAddress, findIPs, classDigit | classColon}, // IPv6 always has ':'
+	{Secret, findSecrets, 0},
 }
 
 // priority breaks ties between overlapping findings of the same length: the
@@ -178,7 +212,11 @@ func New(opts *Options) *Redactor {
 // returns nil when nothing is found.
 func (r *Redactor) Find(text string) []Finding {
 	var fs []Finding
+	cl := classes(text)
 	for _, b := range r.builtin {
+		if b.needs != 0 && cl&b.needs == 0 {
+			continue
+		}
 		fs = b.find(text, fs)
 	}
 	if len(r.host) > 0 {

@@ -59,6 +59,15 @@ var secretRules = []secretRule{
 // Labels that announce an AWS secret access key.
 var awsSecretLabels = []string{"ecret_access_key", "ECRET_ACCESS_KEY", "ecretAccessKey"}
 
+// secretByFirst lists, for each byte, the rules whose prefix starts with
+// it, in secretRules order.
+var secretByFirst = func() (t [256][]secretRule) {
+	for _, r := range secretRules {
+		t[r.prefix[0]] = append(t[r.prefix[0]], r)
+	}
+	return t
+}()
+
 // secretFirst marks the first bytes of the prefixes in secretRules.
 var secretFirst = func() (t [256]bool) {
 	for _, r := range secretRules {
@@ -69,12 +78,12 @@ var secretFirst = func() (t [256]bool) {
 
 func findSecrets(text string, dst []Finding) []Finding {
 	// One pass: at each token start whose first byte begins some prefix,
-	// try the rules with that prefix.
+	// try the rules with that first byte.
 	for i := 0; i < len(text); i++ {
 		if !secretFirst[text[i]] || i > 0 && isTokenChar(text[i-1]) {
 			continue
 		}
-		for _, r := range secretRules {
+		for _, r := range secretByFirst[text[i]] {
 			if !strings.HasPrefix(text[i:], r.prefix) {
 				continue
 			}
@@ -87,7 +96,7 @@ func findSecrets(text string, dst []Finding) []Finding {
 	}
 	for _, l := range awsSecretLabels {
 		for off := 0; ; {
-			k := strings.Index(text[off:], l)
+			k := indexLabel(text[off:], l)
 			if k < 0 {
 				break
 			}
@@ -99,6 +108,25 @@ func findSecrets(text string, dst []Finding) []Finding {
 		}
 	}
 	return findPEM(text, dst)
+}
+
+// indexLabel is strings.Index(s, l) for the AWS labels, which all have 'c'
+// or 'C' second: it looks for that rarer byte rather than 'e' (the most
+// common letter of English prose, where strings.Index would stop at every
+// one).
+func indexLabel(s, l string) int {
+	for off := 1; off < len(s); {
+		k := strings.IndexByte(s[off:], l[1])
+		if k < 0 {
+			return -1
+		}
+		i := off + k - 1
+		if strings.HasPrefix(s[i:], l) {
+			return i
+		}
+		off += k + 1
+	}
+	return -1
 }
 
 // isTokenChar: characters of base64url tokens; a secret must not continue one.
