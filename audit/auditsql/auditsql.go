@@ -34,14 +34,18 @@
 // callers and need not grow with the index: a batch with an outlying time
 // is merely read by more time searches.
 //
+// A row of audit_entries is the index, the leaf, its tree hashes and the
+// event time; searches read the other fields from the leaf.
+//
 // On SQLite each append transaction sets PRAGMA temp_store = MEMORY on its
 // connection, so the statement journal of a batch never goes to a
 // temporary file.
 //
 // # Retention
 //
-// [Store.Strip] nulls an entry's leaf bytes and identity columns, removes
-// it from its batch's postings, and keeps its tree hashes. On SQLite, secure_delete overwrites the freed bytes and
+// [Store.Strip] nulls an entry's leaf bytes (the only place its actor,
+// subject and resource are kept besides the postings), removes it from its
+// batch's postings, and keeps its time and tree hashes. On SQLite, secure_delete overwrites the freed bytes and
 // the write-ahead log is checkpointed and truncated afterwards. PostgreSQL
 // keeps the old row versions until VACUUM reclaims them (autovacuum, or run
 // VACUUM audit_entries after a large strip) and in its WAL until recycled.
@@ -117,7 +121,8 @@ CREATE TABLE audit_checkpoints (
 	// (its index and time range) and one posting per identity and batch
 	// (the batch's entries that name it): an append writes a few rows per
 	// batch instead of four index entries per entry. Existing entries
-	// become batches of one.
+	// become batches of one. The identity columns go: they are in the
+	// leaf.
 	Version: 2,
 	SQL: `DROP INDEX audit_entries_subject;
 DROP INDEX audit_entries_actor;
@@ -145,7 +150,11 @@ INSERT INTO audit_terms (term, first, seqs)
 INSERT INTO audit_terms (term, first, seqs)
 	SELECT 'a:' || actor, seq, x'00' FROM audit_entries WHERE actor IS NOT NULL AND data IS NOT NULL;
 INSERT INTO audit_terms (term, first, seqs)
-	SELECT 'r:' || resource, seq, x'00' FROM audit_entries WHERE resource IS NOT NULL AND data IS NOT NULL;`,
+	SELECT 'r:' || resource, seq, x'00' FROM audit_entries WHERE resource IS NOT NULL AND data IS NOT NULL;
+ALTER TABLE audit_entries DROP COLUMN actor;
+ALTER TABLE audit_entries DROP COLUMN subject;
+ALTER TABLE audit_entries DROP COLUMN resource;
+ALTER TABLE audit_entries DROP COLUMN action;`,
 	Postgres: `DROP INDEX audit_entries_subject;
 DROP INDEX audit_entries_actor;
 DROP INDEX audit_entries_resource;
@@ -172,7 +181,11 @@ INSERT INTO audit_terms (term, first, seqs)
 INSERT INTO audit_terms (term, first, seqs)
 	SELECT 'a:' || actor, seq, decode('00', 'hex') FROM audit_entries WHERE actor IS NOT NULL AND data IS NOT NULL;
 INSERT INTO audit_terms (term, first, seqs)
-	SELECT 'r:' || resource, seq, decode('00', 'hex') FROM audit_entries WHERE resource IS NOT NULL AND data IS NOT NULL;`,
+	SELECT 'r:' || resource, seq, decode('00', 'hex') FROM audit_entries WHERE resource IS NOT NULL AND data IS NOT NULL;
+ALTER TABLE audit_entries DROP COLUMN actor;
+ALTER TABLE audit_entries DROP COLUMN subject;
+ALTER TABLE audit_entries DROP COLUMN resource;
+ALTER TABLE audit_entries DROP COLUMN action;`,
 }}
 
 // Store is an [audit.Store] in a SQL database. It also implements
@@ -322,7 +335,7 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 		if len(recs) == 0 {
 			return nil
 		}
-		args := make([]any, 0, 8*len(recs))
+		args := make([]any, 0, len(entryColumns)*len(recs))
 		post := postings{first: size}
 		minNs, maxNs := recs[0].Time.UnixNano(), recs[0].Time.UnixNano()
 		for i := range recs {
@@ -332,8 +345,7 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 			}
 			ns := r.Time.UnixNano()
 			minNs, maxNs = min(minNs, ns), max(maxNs, ns)
-			args = append(args, int64(r.Index), r.Data, packHashes(r.Hashes), ns,
-				nullable(r.Actor), nullable(r.Subject), nullable(r.Resource), nullable(r.Action))
+			args = append(args, int64(r.Index), r.Data, packHashes(r.Hashes), ns)
 			post.add(int64(r.Index), r.Subject, r.Actor, r.Resource)
 		}
 		if err := s.insert(ctx, tx, "audit_entries", entryColumns, args); err != nil {
@@ -358,7 +370,7 @@ func (s *Store) Append(ctx context.Context, fn audit.AppendFunc) error {
 }
 
 var (
-	entryColumns = []string{"seq", "data", "hashes", "time_ns", "actor", "subject", "resource", "action"}
+	entryColumns = []string{"seq", "data", "hashes", "time_ns"}
 	termColumns  = []string{"term", "first", "seqs"}
 	batchColumns = []string{"first", "last", "min_ns", "max_ns", "live_ns"}
 )
@@ -416,13 +428,6 @@ func decodePosting(first int64, b []byte) ([]int64, error) {
 		b = b[n:]
 	}
 	return out, nil
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 func packHashes(hs []tlog.Hash) []byte {
@@ -539,7 +544,7 @@ func (s *Store) Size(ctx context.Context) (uint64, error) {
 	return uint64(n), nil
 }
 
-const recordColumns = "seq, data, hashes, time_ns, actor, subject, resource, action"
+const recordColumns = "seq, data, hashes, time_ns"
 
 // ReadRecords implements [audit.Store].
 func (s *Store) ReadRecords(ctx context.Context, start, end uint64) ([]audit.Record, error) {
@@ -561,8 +566,7 @@ func (s *Store) records(ctx context.Context, q string, args ...any) ([]audit.Rec
 		var r audit.Record
 		var seq, ns int64
 		var hashes []byte
-		var actor, subject, resource, action sql.NullString
-		if err := rs.Scan(&seq, &r.Data, &hashes, &ns, &actor, &subject, &resource, &action); err != nil {
+		if err := rs.Scan(&seq, &r.Data, &hashes, &ns); err != nil {
 			return nil, fmt.Errorf("auditsql: read entries: %w", err)
 		}
 		if seq < 0 {
@@ -573,7 +577,9 @@ func (s *Store) records(ctx context.Context, q string, args ...any) ([]audit.Rec
 			return nil, fmt.Errorf("auditsql: entry %d: %w", seq, err)
 		}
 		r.Time = time.Unix(0, ns).UTC()
-		r.Actor, r.Subject, r.Resource, r.Action = actor.String, subject.String, resource.String, action.String
+		if r.Data != nil {
+			r.Actor, r.Action, r.Resource, r.Subject = leafIdentity(r.Data)
+		}
 		out = append(out, r)
 	}
 	if err := rs.Err(); err != nil {
@@ -584,27 +590,31 @@ func (s *Store) records(ctx context.Context, q string, args ...any) ([]audit.Rec
 
 // Search implements [audit.SearchStore]. A filter with a subject, actor or
 // resource reads that identity's postings; one with only a time range reads
-// the batches whose time range meets it; neither reads entries in order.
+// the batches whose time range meets it; any other reads entries in order.
 func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
 	if f.Start >= 1<<63 {
 		return nil, nil
 	}
 	limit := max(f.Limit, 1)
-	where := " AND data IS NOT NULL"
-	var cond []any
-	for _, c := range []struct{ col, v string }{{"subject", f.Subject}, {"actor", f.Actor}, {"resource", f.Resource}, {"action", f.Action}} {
-		if c.v != "" {
-			where += " AND " + c.col + " = ?"
-			cond = append(cond, c.v)
-		}
-	}
+	since, until := int64(math.MinInt64), int64(math.MaxInt64)
 	if !f.Since.IsZero() {
-		where += " AND time_ns >= ?"
-		cond = append(cond, f.Since.UnixNano())
+		since = f.Since.UnixNano()
 	}
 	if !f.Until.IsZero() {
-		where += " AND time_ns < ?"
-		cond = append(cond, f.Until.UnixNano())
+		until = f.Until.UnixNano()
+	}
+	// Rows are read with the time bounds in SQL and matched on the
+	// identity fields, which live in the leaf, here.
+	const when = " AND data IS NOT NULL AND time_ns >= ? AND time_ns < ? ORDER BY seq"
+	var out []audit.Record
+	keep := func(recs []audit.Record) {
+		for i := range recs {
+			r := &recs[i]
+			if len(out) < limit && (f.Subject == "" || r.Subject == f.Subject) && (f.Actor == "" || r.Actor == f.Actor) &&
+				(f.Resource == "" || r.Resource == f.Resource) && (f.Action == "" || r.Action == f.Action) {
+				out = append(out, *r)
+			}
+		}
 	}
 	start := int64(f.Start)
 	var term string
@@ -616,8 +626,19 @@ func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, err
 	case f.Resource != "":
 		term = "r:" + f.Resource
 	case f.Since.IsZero() && f.Until.IsZero():
-		return s.records(ctx, "SELECT "+recordColumns+" FROM audit_entries WHERE seq >= ?"+where+" ORDER BY seq LIMIT ?",
-			append(append([]any{start}, cond...), limit)...)
+		const page = 256
+		for len(out) < limit {
+			recs, err := s.records(ctx, "SELECT "+recordColumns+" FROM audit_entries WHERE seq >= ?"+when+" LIMIT ?", start, since, until, page)
+			if err != nil {
+				return nil, err
+			}
+			keep(recs)
+			if len(recs) < page {
+				break
+			}
+			start = int64(recs[len(recs)-1].Index) + 1
+		}
+		return out, nil
 	}
 	// The batch that holds f.Start, where postings and batch ranges begin.
 	from := int64(0)
@@ -625,7 +646,6 @@ func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, err
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("auditsql: search: %w", err)
 	}
-	var out []audit.Record
 	if term != "" {
 		for len(out) < limit {
 			seqs, next, err := s.postings(ctx, term, from, start)
@@ -635,17 +655,16 @@ func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, err
 			for len(seqs) > 0 && len(out) < limit {
 				chunk := seqs[:min(len(seqs), 500)]
 				seqs = seqs[len(chunk):]
-				args := make([]any, 0, len(chunk)+len(cond)+1)
+				args := make([]any, 0, len(chunk)+2)
 				for _, q := range chunk {
 					args = append(args, q)
 				}
-				args = append(append(args, cond...), limit-len(out))
 				recs, err := s.records(ctx, "SELECT "+recordColumns+" FROM audit_entries WHERE seq IN (?"+
-					strings.Repeat(",?", len(chunk)-1)+")"+where+" ORDER BY seq LIMIT ?", args...)
+					strings.Repeat(",?", len(chunk)-1)+")"+when, append(args, since, until)...)
 				if err != nil {
 					return nil, err
 				}
-				out = append(out, recs...)
+				keep(recs)
 			}
 			if next < 0 {
 				break
@@ -657,20 +676,13 @@ func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, err
 	// A time range alone: the batches whose entries' times meet it.
 	if !f.Since.IsZero() {
 		var first sql.NullInt64
-		if err := s.db.QueryRow(ctx, "SELECT MIN(first) FROM audit_batches WHERE max_ns >= ?", f.Since.UnixNano()).Scan(&first); err != nil {
+		if err := s.db.QueryRow(ctx, "SELECT MIN(first) FROM audit_batches WHERE max_ns >= ?", since).Scan(&first); err != nil {
 			return nil, fmt.Errorf("auditsql: search: %w", err)
 		}
 		if !first.Valid {
 			return nil, nil
 		}
 		from = max(from, first.Int64)
-	}
-	since, until := int64(math.MinInt64), int64(math.MaxInt64)
-	if !f.Since.IsZero() {
-		since = f.Since.UnixNano()
-	}
-	if !f.Until.IsZero() {
-		until = f.Until.UnixNano()
 	}
 	for len(out) < limit {
 		type span struct{ first, last int64 }
@@ -696,12 +708,11 @@ func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, err
 			if len(out) >= limit {
 				break
 			}
-			args := append(append([]any{max(sp.first, start), sp.last}, cond...), limit-len(out))
-			recs, err := s.records(ctx, "SELECT "+recordColumns+" FROM audit_entries WHERE seq >= ? AND seq <= ?"+where+" ORDER BY seq LIMIT ?", args...)
+			recs, err := s.records(ctx, "SELECT "+recordColumns+" FROM audit_entries WHERE seq >= ? AND seq <= ?"+when, max(sp.first, start), sp.last, since, until)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, recs...)
+			keep(recs)
 		}
 		if len(spans) < 64 {
 			break
@@ -709,6 +720,27 @@ func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, err
 		from = spans[len(spans)-1].first + 1
 	}
 	return out, nil
+}
+
+// leafIdentity returns the actor, action, resource and subject of a leaf
+// in the version 1 format (see package audit), or empty strings for bytes
+// too short to hold them; [audit.Verify] reports malformed leaves.
+func leafIdentity(data []byte) (actor, action, resource, subject string) {
+	const fields = 1 + 8 + 32 + 8 // version, index, prev, time
+	if len(data) < fields || data[0] != audit.LeafVersion {
+		return "", "", "", ""
+	}
+	d := data[fields:]
+	var f [5]string // actor, on-behalf-of, action, resource, subject
+	for k := range f {
+		if len(d) < 2 || len(d) < 2+int(binary.BigEndian.Uint16(d)) {
+			return "", "", "", ""
+		}
+		n := 2 + int(binary.BigEndian.Uint16(d))
+		f[k] = string(d[2:n])
+		d = d[n:]
+	}
+	return f[0], f[2], f[3], f[4]
 }
 
 // postings returns the indexes at or after start that a page of term's
@@ -811,19 +843,21 @@ func (s *Store) Strip(ctx context.Context, cutoff time.Time) (int, error) {
 func (s *Store) stripBatch(ctx context.Context, tx *sqldb.Tx, first, last, cutoff int64) (int, error) {
 	type live struct {
 		seq, ns                  int64
-		actor, subject, resource sql.NullString
+		actor, subject, resource string
 	}
 	var rows []live
-	rs, err := tx.Query(ctx, "SELECT seq, time_ns, actor, subject, resource FROM audit_entries WHERE seq >= ? AND seq <= ? AND data IS NOT NULL ORDER BY seq", first, last)
+	rs, err := tx.Query(ctx, "SELECT seq, time_ns, data FROM audit_entries WHERE seq >= ? AND seq <= ? AND data IS NOT NULL ORDER BY seq", first, last)
 	if err != nil {
 		return 0, err
 	}
 	for rs.Next() {
 		var r live
-		if err := rs.Scan(&r.seq, &r.ns, &r.actor, &r.subject, &r.resource); err != nil {
+		var data []byte
+		if err := rs.Scan(&r.seq, &r.ns, &data); err != nil {
 			rs.Close()
 			return 0, err
 		}
+		r.actor, _, r.resource, r.subject = leafIdentity(data)
 		rows = append(rows, r)
 	}
 	err = rs.Err()
@@ -838,7 +872,7 @@ func (s *Store) stripBatch(ctx context.Context, tx *sqldb.Tx, first, last, cutof
 	n := 0
 	liveNs := sql.NullInt64{}
 	for _, r := range rows {
-		for _, t := range [...]string{"s:" + r.subject.String, "a:" + r.actor.String, "r:" + r.resource.String} {
+		for _, t := range [...]string{"s:" + r.subject, "a:" + r.actor, "r:" + r.resource} {
 			if len(t) > 2 && !seen[t] {
 				seen[t] = true
 				if _, err := tx.Exec(ctx, "DELETE FROM audit_terms WHERE term = ? AND first = ?", t, first); err != nil {
@@ -850,12 +884,12 @@ func (s *Store) stripBatch(ctx context.Context, tx *sqldb.Tx, first, last, cutof
 			n++
 			continue
 		}
-		kept.add(r.seq, r.subject.String, r.actor.String, r.resource.String)
+		kept.add(r.seq, r.subject, r.actor, r.resource)
 		if !liveNs.Valid || r.ns < liveNs.Int64 {
 			liveNs = sql.NullInt64{Int64: r.ns, Valid: true}
 		}
 	}
-	if _, err := tx.Exec(ctx, "UPDATE audit_entries SET data = NULL, actor = NULL, subject = NULL, resource = NULL, action = NULL WHERE seq >= ? AND seq <= ? AND time_ns < ? AND data IS NOT NULL", first, last, cutoff); err != nil {
+	if _, err := tx.Exec(ctx, "UPDATE audit_entries SET data = NULL WHERE seq >= ? AND seq <= ? AND time_ns < ? AND data IS NOT NULL", first, last, cutoff); err != nil {
 		return 0, err
 	}
 	if err := s.insert(ctx, tx, "audit_terms", termColumns, kept.args()); err != nil {

@@ -146,13 +146,20 @@ func TestMigrateFromV1(t *testing.T) {
 		rs, err := src.db.Query(ctx, "SELECT "+recordColumns+" FROM audit_entries ORDER BY seq")
 		require.NoError(t, err)
 		for rs.Next() {
-			v := make([]any, 8)
-			p := make([]any, 8)
-			for i := range v {
-				p[i] = &v[i]
+			var seq, ns int64
+			var data, hashes []byte
+			require.NoError(t, rs.Scan(&seq, &data, &hashes, &ns))
+			var id [4]any // the version 1 identity columns, NULL once stripped
+			if data != nil {
+				actor, action, resource, subject := leafIdentity(data)
+				for i, v := range [4]string{actor, subject, resource, action} {
+					if v != "" {
+						id[i] = v
+					}
+				}
 			}
-			require.NoError(t, rs.Scan(p...))
-			_, err := db.Exec(ctx, "INSERT INTO audit_entries ("+recordColumns+") VALUES (?,?,?,?,?,?,?,?)", v...)
+			_, err := db.Exec(ctx, "INSERT INTO audit_entries (seq, data, hashes, time_ns, actor, subject, resource, action) VALUES (?,?,?,?,?,?,?,?)",
+				seq, data, hashes, ns, id[0], id[1], id[2], id[3])
 			require.NoError(t, err)
 		}
 		require.NoError(t, rs.Err())
