@@ -286,7 +286,7 @@ func (m *Manager) processErasure(ctx context.Context, r Request) (*Result, error
 		if err != nil {
 			return nil, fmt.Errorf("retention: erasure: claim: %w", err)
 		}
-		procs, done, failed, perr := m.processBatch(ctx, cs, holds, causeErasure, jw)
+		procs, done, failed, perr := m.processBatch(ctx, cs, holds, causeErasure, jw, nil)
 		var undone []Item
 		for i, it := range cs {
 			if !done[i] {

@@ -16,6 +16,19 @@ type BatchRecorder interface {
 	RecordBatch(ctx context.Context, entries []JournalEntry) ([]error, error)
 }
 
+// BatchClaimer is an optional interface of a [Journal]: ClaimBatch claims
+// exactly as [Journal.Claim] does and, in the same transaction, journals
+// the entry first returns for each claimed item, as
+// [BatchRecorder.RecordBatch] would. first is called once per claimed item
+// (as returned: claimed, Attempts incremented), in ID order, and must not
+// call the store. The second result holds one error per returned item
+// (nil, ErrConflict or ErrInvalid for its first entry); a non-nil third
+// result means the store failed and claimed nothing. The sweeper uses it to
+// claim a batch and journal every item's first step in one commit.
+type BatchClaimer interface {
+	ClaimBatch(ctx context.Context, r ClaimRequest, first func(Item) JournalEntry) ([]Item, []error, error)
+}
+
 // journalWriter group-commits the journal entries of a sweep's workers:
 // while one group commits, the next accumulates, so a durable store pays one
 // commit for many steps. Workers hand an entry over with submit and go on

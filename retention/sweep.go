@@ -187,11 +187,39 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, rep *SweepReport) e
 		if limit <= 0 {
 			return nil
 		}
+		// Reload the holds for every batch: a hold placed during a long
+		// sweep takes effect from the next batch.
+		holds, err := m.store.ListHolds(ctx, true)
+		if err != nil {
+			return fmt.Errorf("retention: sweep: %w", err)
+		}
 		now := m.now()
-		batch, err := m.store.Claim(ctx, ClaimRequest{
+		req := ClaimRequest{
 			Owner: m.opts.Instance, Now: now, LeaseUntil: now.Add(m.opts.Lease),
 			DueBy: now, After: after, Limit: limit,
-		})
+		}
+		var (
+			batch []Item
+			pre   *firstSteps
+		)
+		if bc, ok := m.store.(BatchClaimer); ok {
+			// Claim the batch and journal its first steps in one commit.
+			decided := map[string]firstStep{}
+			var errs []error
+			batch, errs, err = bc.ClaimBatch(ctx, req, func(it Item) JournalEntry {
+				f := m.decideFirst(it, holds, now, causeSweep)
+				decided[it.ID] = f
+				return f.entry
+			})
+			if err == nil {
+				pre = &firstSteps{steps: make([]firstStep, len(batch)), errs: errs, n: len(batch)}
+				for i, it := range batch {
+					pre.steps[i] = decided[it.ID]
+				}
+			}
+		} else {
+			batch, err = m.store.Claim(ctx, req)
+		}
 		if err != nil {
 			return fmt.Errorf("retention: sweep: claim: %w", err)
 		}
@@ -199,14 +227,7 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, rep *SweepReport) e
 			return nil
 		}
 		after = batch[len(batch)-1].ID
-		// Reload the holds for every batch: a hold placed during a long
-		// sweep takes effect from the next batch.
-		holds, err := m.store.ListHolds(ctx, true)
-		if err != nil {
-			m.releaseAll(batch)
-			return fmt.Errorf("retention: sweep: %w", err)
-		}
-		procs, done, failed, firstErr := m.processBatch(ctx, batch, holds, causeSweep, jw)
+		procs, done, failed, firstErr := m.processBatch(ctx, batch, holds, causeSweep, jw, pre)
 		var undone []Item
 		for i, it := range batch {
 			if done[i] {
@@ -252,12 +273,10 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, rep *SweepReport) e
 // failed while processing it (its state is unknown and left to its lease).
 // After the first store failure or the end of ctx no further deleter call
 // starts; firstErr is the store failure.
-func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, c cause, jw *journalWriter) (procs []processed, done, failed []bool, firstErr error) {
+func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, c cause, jw *journalWriter, pre *firstSteps) (procs []processed, done, failed []bool, firstErr error) {
 	procs = make([]processed, len(batch))
 	done = make([]bool, len(batch))
 	failed = make([]bool, len(batch))
-	decisions := make([]Decision, len(batch))
-	methods := make([]ErasureMethod, len(batch))
 	entry := func(it Item, e JournalEntry) JournalEntry {
 		e.ItemID, e.Attempt, e.Owner = it.ID, it.Attempts, it.Owner
 		if e.At.IsZero() {
@@ -266,39 +285,30 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 		return e
 	}
 
-	// Phase 1: decide and journal the first step of every item.
-	first := make([]JournalEntry, len(batch))
-	now := m.now()
-	for i, it := range batch {
-		d, err := m.policy.Evaluate(it, holds, now)
-		decisions[i] = d
-		switch {
-		case err != nil:
-			kind := "unknown category"
-			first[i] = entry(it, JournalEntry{Step: StepFailed, Error: kind, NextAttemptAt: now.Add(m.backoff(it.Attempts))})
-			procs[i] = processed{status: ResultFailed, outcome: OutcomeFailed, errKind: kind, at: now}
-		case len(d.Held) > 0:
-			first[i] = entry(it, JournalEntry{Step: StepReleased})
-			procs[i] = processed{status: ResultHeld, outcome: OutcomeHeld, holds: d.Held, at: now}
-		case c == causeSweep && !dueNow(it, d, now):
-			first[i] = entry(it, JournalEntry{Step: StepReleased, NextAttemptAt: d.DueAt})
-			procs[i] = processed{outcome: OutcomeNotDue}
-		case it.State == StateClaimed && it.Method == MethodVendorAuto && !it.NextAttemptAt.IsZero() && !now.Before(it.NextAttemptAt):
-			// A pending deletion at a vendor whose automatic deletion is
-			// done by now needs no further call.
-			first[i] = entry(it, JournalEntry{Step: StepDeleted, Method: MethodVendorAuto, Task: it.Task, At: now})
-			procs[i] = processed{status: ResultDeleted, outcome: OutcomeDeleted, method: MethodVendorAuto, task: it.Task, at: now}
-		default:
-			methods[i] = MethodDirect
-			if mr, ok := m.deleter(it.System).(interface{ Method() ErasureMethod }); ok {
-				methods[i] = mr.Method()
-			}
-			first[i] = entry(it, JournalEntry{Step: StepDeleting, Method: methods[i], LeaseUntil: now.Add(m.opts.Lease)})
+	// Phase 1: decide and journal the first step of every item, unless
+	// the claim did (pre).
+	if pre == nil {
+		pre = &firstSteps{steps: make([]firstStep, len(batch))}
+		entries := make([]JournalEntry, len(batch))
+		now := m.now()
+		for i, it := range batch {
+			pre.steps[i] = m.decideFirst(it, holds, now, c)
+			entries[i] = pre.steps[i].entry
 		}
+		errs, n, err := m.recordAll(ctx, entries)
+		if err != nil {
+			firstErr = fmt.Errorf("retention: journal: %w", err)
+		}
+		pre.errs, pre.n = errs, n
+	} else if len(pre.steps) != len(batch) || len(pre.errs) != len(batch) {
+		return procs, done, failed, fmt.Errorf("retention: batch claimer returned %d results for %d items", len(pre.errs), len(batch))
 	}
-	errs, n, err := m.recordAll(ctx, first)
-	if err != nil {
-		firstErr = fmt.Errorf("retention: journal: %w", err)
+	errs, n := pre.errs, pre.n
+	first := make([]JournalEntry, len(batch))
+	decisions := make([]Decision, len(batch))
+	methods := make([]ErasureMethod, len(batch))
+	for i, f := range pre.steps {
+		first[i], procs[i], decisions[i], methods[i] = f.entry, f.proc, f.decision, f.method
 	}
 	var toCall []int
 	for i := range batch {
@@ -309,6 +319,9 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 			procs[i], done[i] = processed{outcome: OutcomeLost}, true
 		case errs[i] != nil: // state unknown: left to the lease
 			failed[i] = true
+			if firstErr == nil {
+				firstErr = fmt.Errorf("retention: journal: %w", errs[i])
+			}
 		case first[i].Step == StepDeleting:
 			toCall = append(toCall, i)
 		default:
@@ -414,6 +427,58 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 	}
 	m.auditBatch(ctx, batch, procs, decisions, toAudit, c)
 	return procs, done, failed, firstErr
+}
+
+// firstSteps are the decided and journaled first steps of a batch.
+type firstSteps struct {
+	steps []firstStep
+	// errs[i] is the journal result of steps[i] for i < n; the steps from
+	// n on were not journaled.
+	errs []error
+	n    int
+}
+
+type firstStep struct {
+	entry    JournalEntry
+	proc     processed // the item's result unless entry is deleting
+	decision Decision
+	method   ErasureMethod // for a deleting entry
+}
+
+// decideFirst decides what to do with a claimed item and returns the first
+// step to journal: deleting (the deleter is to be called), released (held,
+// or not due for the sweeper), failed (unknown category) or deleted (a
+// vendor's automatic deletion that is done by now).
+func (m *Manager) decideFirst(it Item, holds []Hold, now time.Time, c cause) firstStep {
+	var f firstStep
+	e := JournalEntry{ItemID: it.ID, Attempt: it.Attempts, Owner: it.Owner, At: now}
+	d, err := m.policy.Evaluate(it, holds, now)
+	f.decision = d
+	switch {
+	case err != nil:
+		kind := "unknown category"
+		e.Step, e.Error, e.NextAttemptAt = StepFailed, kind, now.Add(m.backoff(it.Attempts))
+		f.proc = processed{status: ResultFailed, outcome: OutcomeFailed, errKind: kind, at: now}
+	case len(d.Held) > 0:
+		e.Step = StepReleased
+		f.proc = processed{status: ResultHeld, outcome: OutcomeHeld, holds: d.Held, at: now}
+	case c == causeSweep && !dueNow(it, d, now):
+		e.Step, e.NextAttemptAt = StepReleased, d.DueAt
+		f.proc = processed{outcome: OutcomeNotDue}
+	case it.State == StateClaimed && it.Method == MethodVendorAuto && !it.NextAttemptAt.IsZero() && !now.Before(it.NextAttemptAt):
+		// A pending deletion at a vendor whose automatic deletion is done
+		// by now needs no further call.
+		e.Step, e.Method, e.Task = StepDeleted, MethodVendorAuto, it.Task
+		f.proc = processed{status: ResultDeleted, outcome: OutcomeDeleted, method: MethodVendorAuto, task: it.Task, at: now}
+	default:
+		f.method = MethodDirect
+		if mr, ok := m.deleter(it.System).(interface{ Method() ErasureMethod }); ok {
+			f.method = mr.Method()
+		}
+		e.Step, e.Method, e.LeaseUntil = StepDeleting, f.method, now.Add(m.opts.Lease)
+	}
+	f.entry = e
+	return f
 }
 
 // recordAll journals entries, in one transaction when the store is a

@@ -291,11 +291,83 @@ func (s *Store) ListItems(ctx context.Context, f retention.ItemFilter) ([]retent
 	return out, rows.Err()
 }
 
-// Claim implements [retention.Journal]. The candidate rows are selected
-// with FOR UPDATE SKIP LOCKED on PostgreSQL, so concurrent claims by other
-// instances skip them instead of waiting, and marked claimed in the same
-// transaction.
+// Claim implements [retention.Journal]. One statement claims the whole
+// batch: its subquery picks the candidates in ID order (on PostgreSQL
+// with FOR UPDATE SKIP LOCKED, so concurrent claims by other instances
+// skip them instead of waiting), the UPDATE marks them claimed and returns
+// them; one multi-row INSERT journals the claims, in the same transaction.
 func (s *Store) Claim(ctx context.Context, r retention.ClaimRequest) ([]retention.Item, error) {
+	var out []retention.Item
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		out, err = claimTx(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		return insertJournal(ctx, tx, claimedEntries(out, r))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var _ retention.BatchClaimer = (*Store)(nil)
+
+// ClaimBatch implements [retention.BatchClaimer]: the claim and the first
+// steps in one transaction, with one UPDATE for the claim, one multi-row
+// UPDATE for the first steps and one multi-row INSERT for both journal
+// entries of every item.
+func (s *Store) ClaimBatch(ctx context.Context, r retention.ClaimRequest, first func(retention.Item) retention.JournalEntry) ([]retention.Item, []error, error) {
+	var (
+		out  []retention.Item
+		errs []error
+	)
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		out, err = claimTx(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		journal := claimedEntries(out, r)
+		errs = make([]error, len(out))
+		var changed []retention.Item
+		for i, it := range out {
+			e := first(it)
+			cp := it
+			if e.ItemID != it.ID || e.Owner != it.Owner || e.Attempt != it.Attempts {
+				errs[i] = retention.ErrConflict
+				continue
+			}
+			if err := retention.ApplyStep(&cp, e); err != nil {
+				errs[i] = err
+				continue
+			}
+			changed = append(changed, cp)
+			journal = append(journal, e)
+		}
+		if err := updateStates(ctx, tx, changed); err != nil {
+			return err
+		}
+		return insertJournal(ctx, tx, journal)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out, errs, nil
+}
+
+func claimedEntries(items []retention.Item, r retention.ClaimRequest) []retention.JournalEntry {
+	entries := make([]retention.JournalEntry, len(items), 2*len(items))
+	for i, it := range items {
+		entries[i] = retention.JournalEntry{ItemID: it.ID, Attempt: it.Attempts, Owner: r.Owner, Step: retention.StepClaimed, At: r.Now}
+	}
+	return entries
+}
+
+// claimTx marks the claimable items of r claimed in tx and returns them in
+// ID order, without journaling them.
+func claimTx(ctx context.Context, tx *sqldb.Tx, r retention.ClaimRequest) ([]retention.Item, error) {
 	if r.Owner == "" {
 		return nil, fmt.Errorf("%w: claim without owner", retention.ErrInvalid)
 	}
@@ -333,42 +405,26 @@ func (s *Store) Claim(ctx context.Context, r retention.ClaimRequest) ([]retentio
 	}
 	where = append(where, "((state IN ('active', 'failed', 'pending') AND "+next+") OR (state IN ('claimed', 'deleting') AND lease_until <= ?))")
 	args = append(args, now)
-	var out []retention.Item
-	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		out = out[:0]
-		// One statement claims the whole batch: the subquery picks (and on
-		// PostgreSQL locks, in ID order, skipping rows other instances
-		// hold) the candidates; the UPDATE marks them claimed and returns
-		// them. Then one multi-row INSERT journals the claims.
-		q := `UPDATE retention_items SET state = 'claimed', owner = ?, lease_until = ?, attempts = attempts + 1
-			WHERE id IN (SELECT id FROM retention_items WHERE ` + strings.Join(where, " AND ") +
-			fmt.Sprintf(" ORDER BY id LIMIT %d", limit) + tx.Dialect.ForUpdateSkipLocked() + ") RETURNING " + itemCols
-		rows, err := tx.Query(ctx, q, append([]any{r.Owner, ns(r.LeaseUntil)}, args...)...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			it, err := scanItem(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			out = append(out, it)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		slices.SortFunc(out, func(a, b retention.Item) int { return strings.Compare(a.ID, b.ID) })
-		entries := make([]retention.JournalEntry, len(out))
-		for i, it := range out {
-			entries[i] = retention.JournalEntry{ItemID: it.ID, Attempt: it.Attempts, Owner: r.Owner, Step: retention.StepClaimed, At: r.Now}
-		}
-		return insertJournal(ctx, tx, entries)
-	})
+	q := `UPDATE retention_items SET state = 'claimed', owner = ?, lease_until = ?, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM retention_items WHERE ` + strings.Join(where, " AND ") +
+		fmt.Sprintf(" ORDER BY id LIMIT %d", limit) + tx.Dialect.ForUpdateSkipLocked() + ") RETURNING " + itemCols
+	rows, err := tx.Query(ctx, q, append([]any{r.Owner, ns(r.LeaseUntil)}, args...)...)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
+	var out []retention.Item
+	for rows.Next() {
+		it, err := scanItem(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(out, func(a, b retention.Item) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
 }
 
