@@ -134,9 +134,11 @@ type chatUsage struct {
 func ParseResponse(body []byte) (*llm.Response, error) {
 	cr, ok := parseResponseFast(body)
 	if !ok {
-		if err := json.Unmarshal(body, &cr); err != nil {
+		var std chatResponse // its own variable: only this path puts it on the heap
+		if err := json.Unmarshal(body, &std); err != nil {
 			return nil, fmt.Errorf("%w: %v", wire.ErrMalformed, err)
 		}
+		cr = std
 	}
 	if len(cr.Choices) == 0 || cr.Choices[0].Message == nil {
 		return nil, fmt.Errorf("%w: no choices", wire.ErrMalformed)

@@ -229,6 +229,50 @@ func (d *jdec) stringField(dst *string) bool {
 	return ok
 }
 
+// enumField is stringField for fields with a few usual values (roles,
+// types, finish reasons), which it returns without allocating.
+func (d *jdec) enumField(dst *string) bool {
+	if d.null() {
+		return true
+	}
+	b, ok := d.strBytes()
+	if ok {
+		*dst = intern(b)
+	}
+	return ok
+}
+
+// enumPtr is stringPtr for fields with a few usual values.
+func (d *jdec) enumPtr(dst **string) bool {
+	if d.null() {
+		*dst = nil
+		return true
+	}
+	b, ok := d.strBytes()
+	if ok {
+		s := intern(b)
+		*dst = &s
+	}
+	return ok
+}
+
+// intern returns the usual values of enumerated fields as constants.
+func intern(b []byte) string {
+	switch string(b) {
+	case "assistant":
+		return "assistant"
+	case "function":
+		return "function"
+	case "stop":
+		return "stop"
+	case "length":
+		return "length"
+	case "tool_calls":
+		return "tool_calls"
+	}
+	return string(b)
+}
+
 // stringPtr decodes a string or null into a *string.
 func (d *jdec) stringPtr(dst **string) bool {
 	if d.null() {
@@ -275,7 +319,7 @@ func (d *jdec) choice(c *chatChoice) bool {
 			*dst = new(chatMessage)
 			return d.message(*dst)
 		case "finish_reason":
-			return d.once(&seen, 8) && d.stringPtr(&c.FinishReason)
+			return d.once(&seen, 8) && d.enumPtr(&c.FinishReason)
 		}
 		return d.other(key)
 	})
@@ -286,7 +330,7 @@ func (d *jdec) message(m *chatMessage) bool {
 	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "role":
-			return d.once(&seen, 1) && d.stringField(&m.Role)
+			return d.once(&seen, 1) && d.enumField(&m.Role)
 		case "content":
 			return d.once(&seen, 2) && d.stringPtr(&m.Content)
 		case "tool_call_id":
@@ -329,7 +373,7 @@ func (d *jdec) toolCall(tc *chatToolCall) bool {
 		case "id":
 			return d.once(&seen, 2) && d.stringField(&tc.ID)
 		case "type":
-			return d.once(&seen, 4) && d.stringField(&tc.Type)
+			return d.once(&seen, 4) && d.enumField(&tc.Type)
 		case "function":
 			if !d.once(&seen, 8) {
 				return false

@@ -4,7 +4,6 @@
 package wire
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -184,18 +183,33 @@ func ReadBodySized(r io.Reader, max, hint int64) ([]byte, error) {
 	if max <= 0 {
 		max = DefaultMaxBody
 	}
-	var buf bytes.Buffer
-	if hint > 0 && hint <= max {
-		buf.Grow(int(hint) + 1)
+	size := int64(512)
+	if hint >= 0 && hint <= max {
+		size = hint + 1 // room to see the end without growing
 	}
-	n, err := io.Copy(&buf, io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
+	b := make([]byte, 0, size)
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		// Read at most max+1 bytes in all: one more than allowed tells a
+		// body that is too large.
+		room := b[len(b):cap(b)]
+		if left := max + 1 - int64(len(b)); int64(len(room)) > left {
+			room = room[:left]
+		}
+		n, err := r.Read(room)
+		b = b[:len(b)+n]
+		if int64(len(b)) > max {
+			return nil, ErrTooLarge
+		}
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if n > max {
-		return nil, ErrTooLarge
-	}
-	return buf.Bytes(), nil
 }
 
 // LimitStream wraps r so that reading more than max bytes (0 means

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -152,4 +153,37 @@ func TestSendTimers(t *testing.T) {
 	b, err = do("/slow", false)
 	require.NoError(t, err, "timers apply to streams only")
 	assert.Equal(t, "xxx", string(b))
+}
+
+func TestReadBodySized(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		body   string
+		max    int64
+		hint   int64
+		tooBig bool
+		reason string
+	}{
+		{"exact hint", "hello", 10, 5, false, "the usual Content-Length"},
+		{"short hint", strings.Repeat("x", 2000), 4096, 3, false, "a wrong hint only costs growing"},
+		{"long hint", "hi", 10, 9, false, "a hint beyond the body"},
+		{"no hint", strings.Repeat("y", 1500), 4096, -1, false, "unknown length"},
+		{"at max", "12345", 5, 5, false, "exactly the limit"},
+		{"over max", "123456", 5, 6, true, "a hint beyond max is ignored, the body refused"},
+		{"over max lying hint", "123456", 5, 2, true, "the limit holds whatever the hint"},
+		{"empty", "", 5, 0, false, "an empty body"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b, err := ReadBodySized(iotest.HalfReader(strings.NewReader(tt.body)), tt.max, tt.hint)
+			if tt.tooBig {
+				assert.ErrorIs(t, err, ErrTooLarge, tt.reason)
+				return
+			}
+			require.NoError(t, err, tt.reason)
+			assert.Equal(t, tt.body, string(b), tt.reason)
+		})
+	}
 }
