@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/bits"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
@@ -88,7 +89,13 @@ type Log struct {
 	closed bool
 	reqs   chan *appendReq
 	stop   chan struct{}
-	wg     sync.WaitGroup
+	// While the committer lingers for more appends, want is how many
+	// queued requests it waits for, and the appender that queues the
+	// last of them wakes it through ready; otherwise want is maxWant.
+	// (Waking it on every request would cost a context switch each.)
+	want  atomic.Int64
+	ready chan struct{}
+	wg    sync.WaitGroup
 
 	// commitMu is held by whoever commits a batch: the committer
 	// goroutine, or an appender on the fast path. It guards the fields
@@ -165,6 +172,8 @@ func Open(ctx context.Context, store Store, signer note.Signer, opts *Options) (
 	}
 	l.buildFn = l.build
 	l.reqs = make(chan *appendReq, l.maxBatch)
+	l.ready = make(chan struct{}, 1)
+	l.want.Store(maxWant)
 	l.wg.Add(1)
 	go l.commitLoop()
 	if opts.CheckpointInterval > 0 {
@@ -211,25 +220,44 @@ func (l *Log) Append(ctx context.Context, e Event) (index uint64, err error) {
 	}
 	r := reqPool.Get().(*appendReq)
 	r.ev = e
-	select {
-	case l.reqs <- r:
-	case <-ctx.Done():
-		l.mu.RUnlock()
-		reqPool.Put(r)
-		return 0, ctx.Err()
+	done := ctx.Done()
+	if done == nil {
+		l.reqs <- r
+	} else {
+		select {
+		case l.reqs <- r:
+		case <-done:
+			l.mu.RUnlock()
+			reqPool.Put(r)
+			return 0, ctx.Err()
+		}
 	}
 	l.mu.RUnlock()
-	select {
-	case res := <-r.done:
-		r.ev = Event{}
-		reqPool.Put(r)
-		return res.index, res.err
-	case <-ctx.Done():
-		// The committer still owns r and will send to its buffered
-		// channel; r is left to the garbage collector.
-		return 0, ctx.Err()
+	if int64(len(l.reqs)) >= l.want.Load() {
+		select {
+		case l.ready <- struct{}{}:
+		default:
+		}
 	}
+	var res appendResult
+	if done == nil {
+		res = <-r.done
+	} else {
+		select {
+		case res = <-r.done:
+		case <-done:
+			// The committer still owns r and will send to its buffered
+			// channel; r is left to the garbage collector.
+			return 0, ctx.Err()
+		}
+	}
+	r.ev = Event{}
+	reqPool.Put(r)
+	return res.index, res.err
 }
+
+// maxWant is Log.want when the committer is not lingering.
+const maxWant = 1 << 62
 
 // commitInline commits e and any queued appends; l.commitMu is held.
 func (l *Log) commitInline(e Event) (uint64, error) {
@@ -340,8 +368,15 @@ func (l *Log) commitLoop() {
 
 // fill adds queued appends to batch until it holds target, waiting at most
 // linger for them; it reports false once the queue is closed.
-func (l *Log) fill(batch []*appendReq, target int, linger time.Duration, timer *time.Timer) ([]*appendReq, bool) {
+func (l *Log) fill(batch []*appendReq, target int, linger time.Duration, timer *time.Timer) (_ []*appendReq, open bool) {
 	target = min(target, l.maxBatch)
+	waiting := false
+	defer func() {
+		l.want.Store(maxWant)
+		if waiting {
+			timer.Stop()
+		}
+	}()
 	for len(batch) < l.maxBatch {
 		select {
 		case r, ok := <-l.reqs:
@@ -355,15 +390,36 @@ func (l *Log) fill(batch []*appendReq, target int, linger time.Duration, timer *
 		if len(batch) >= target || linger <= 0 {
 			return batch, true
 		}
-		timer.Reset(linger)
+		// Wait until the appenders queued the rest of the target, or the
+		// linger ends. want is set before the queue is looked at, so an
+		// appender that queues after the look sees it and wakes us.
+		if !waiting {
+			waiting = true
+			timer.Reset(linger)
+		}
+		need := int64(target - len(batch))
+		l.want.Store(need)
+		if int64(len(l.reqs)) >= need {
+			continue
+		}
 		select {
-		case r, ok := <-l.reqs:
-			timer.Stop()
-			if !ok {
-				return batch, false
-			}
-			batch = append(batch, r)
+		case <-l.ready:
 		case <-timer.C:
+			l.want.Store(maxWant)
+			waiting = false
+			// Take whatever came, then commit.
+			for len(batch) < l.maxBatch {
+				select {
+				case r, ok := <-l.reqs:
+					if !ok {
+						return batch, false
+					}
+					batch = append(batch, r)
+					continue
+				default:
+				}
+				break
+			}
 			return batch, true
 		}
 	}
