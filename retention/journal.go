@@ -47,7 +47,7 @@ type pendingEntry struct {
 }
 
 // maxGroup caps the entries of one group commit.
-const maxGroup = 256
+const maxGroup = 1024
 
 func (m *Manager) newJournalWriter() *journalWriter {
 	w := &journalWriter{m: m, ch: make(chan pendingEntry, maxGroup)}

@@ -58,9 +58,10 @@ type Options struct {
 	// Counting is how request deadlines are counted; zero means
 	// [CountStrict].
 	Counting Counting
-	// BatchSize is how many items a sweep claims at a time; zero means 100.
-	// A batch costs a durable store a few commits (claim, first steps,
-	// outcomes) whatever its size.
+	// BatchSize is how many items a sweep claims at a time; zero means
+	// 1000. A batch costs a durable store a few commits (claim with first
+	// steps, outcomes) whatever its size, so larger batches sweep faster;
+	// claims late in a long batch are renewed before their deleter call.
 	BatchSize int
 	// SweepWorkers is how many items of a batch a sweep deletes at once
 	// (deleters that call vendor APIs spend their time waiting); zero means
@@ -140,7 +141,7 @@ func New(store Store, opts *Options) (*Manager, error) {
 		o.Counting = CountStrict
 	}
 	if o.BatchSize <= 0 {
-		o.BatchSize = 100
+		o.BatchSize = 1000
 	}
 	if o.SweepWorkers <= 0 {
 		o.SweepWorkers = 8

@@ -420,3 +420,85 @@ func TestRun(t *testing.T) {
 	require.NoError(t, e.m.Close())
 	require.ErrorIs(t, e.m.Run(context.Background(), time.Millisecond), retention.ErrClosed)
 }
+
+// TestSweepRenewsLeaseLateInBatch: a batch's "deleting" steps are journaled
+// together, so a call late in a long batch would outlast their lease; the
+// sweeper renews the claim first (another "deleting" step), so that no
+// other instance can take the item over while its deleter runs.
+func TestSweepRenewsLeaseLateInBatch(t *testing.T) {
+	t.Parallel()
+	mem := retention.NewMemoryStore()
+	e := newEnv(t, mem, &retention.Options{BatchSize: 3, SweepWorkers: 1, Lease: 2 * time.Minute, DeleterTimeout: time.Minute})
+	for _, id := range []string{"a", "b", "c"} {
+		e.track(t, freeFile(id))
+	}
+	e.clk.Advance(time.Hour)
+	leases, starts := map[string]time.Time{}, map[string]time.Time{}
+	e.m.RegisterDeleter("workspace", retention.DeleterFunc(func(ctx context.Context, it retention.Item) error {
+		got, err := mem.GetItem(ctx, it.ID)
+		if err != nil {
+			return err
+		}
+		leases[it.ID], starts[it.ID] = got.LeaseUntil, e.clk.Now()
+		e.clk.Advance(50 * time.Second) // a slow deleter
+		return e.del.Delete(ctx, it)
+	}))
+	rep := e.sweep(t)
+	require.Equal(t, 3, rep.Deleted)
+	tests := []struct {
+		id       string
+		deleting int
+		why      string
+	}{
+		{"a", 1, "the batch's lease covers the first call"},
+		{"b", 2, "50 s later the lease keeps less than timeout plus half the margin: renewed"},
+		{"c", 2, "renewed again"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.id, func(t *testing.T) {
+			j, err := mem.JournalOf(context.Background(), tc.id)
+			require.NoError(t, err)
+			n := 0
+			for _, x := range j {
+				if x.Step == retention.StepDeleting {
+					n++
+				}
+			}
+			assert.Equal(t, tc.deleting, n, tc.why)
+			assert.Equal(t, retention.StepDeleted, j[len(j)-1].Step)
+		})
+	}
+	for id, lease := range leases {
+		assert.False(t, lease.Before(starts[id].Add(time.Minute)), "%s: the lease outlasts the call's timeout", id)
+	}
+	assert.Len(t, e.aud.actions("retention.item.deleted"), 3, "every deletion is an audit event")
+}
+
+// TestSweepManyWorkersAuditsEachDeletion: with many workers and batches,
+// every item is deleted once, journaled deleted once and audited once.
+func TestSweepManyWorkersAuditsEachDeletion(t *testing.T) {
+	t.Parallel()
+	mem := retention.NewMemoryStore()
+	e := newEnv(t, mem, &retention.Options{BatchSize: 7, SweepWorkers: 8})
+	const n = 50
+	for i := range n {
+		e.track(t, freeFile(fmt.Sprintf("f%02d", i)))
+	}
+	e.clk.Advance(time.Hour)
+	rep := e.sweep(t)
+	assert.Equal(t, n, rep.Deleted)
+	for i, r := range rep.Results {
+		assert.Equal(t, fmt.Sprintf("f%02d", i), r.ItemID, "results keep the claim order")
+	}
+	seen := map[string]int{}
+	for _, ev := range e.aud.actions("retention.item.deleted") {
+		seen[ev.Resource]++
+	}
+	assert.Len(t, seen, n)
+	for res, c := range seen {
+		assert.Equal(t, 1, c, "%s audited once", res)
+	}
+	for i := range n {
+		assert.Equal(t, 1, e.del.callsOf(fmt.Sprintf("f%02d", i)))
+	}
+}

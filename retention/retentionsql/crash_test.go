@@ -31,6 +31,7 @@ const (
 	envCrashKind   = "RETENTION_CRASH_KIND"
 	envCrashTarget = "RETENTION_CRASH_TARGET"
 	envCrashNow    = "RETENTION_CRASH_NOW"
+	envCrashPar    = "RETENTION_CRASH_WORKERS"
 	crashItems     = 12
 	crashSlowItem  = "item-07"
 )
@@ -65,12 +66,19 @@ func sideDeleter(db *sqldb.DB, slow func(ctx context.Context, it retention.Item)
 	})
 }
 
-func crashManager(t testing.TB, db *sqldb.DB, now time.Time, instance string) *retention.Manager {
+// crashManager sweeps sequentially (workers 1, batches of 3) or with
+// workers > 1 in batches of 6, whose outcomes are journaled while the
+// next deleters run.
+func crashManager(t testing.TB, db *sqldb.DB, now time.Time, instance string, workers int) *retention.Manager {
 	store, err := retentionsql.New(context.Background(), db.DB)
 	require.NoError(t, err)
+	batch := 3
+	if workers > 1 {
+		batch = 6
+	}
 	m, err := retention.New(store, &retention.Options{
 		Now: func() time.Time { return now }, Instance: instance, Lease: time.Minute, DeleterTimeout: 30 * time.Second,
-		BatchSize: 3, SweepWorkers: 1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		BatchSize: batch, SweepWorkers: workers, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	require.NoError(t, err)
 	return m
@@ -88,7 +96,9 @@ func TestCrashChild(t *testing.T) {
 	require.NoError(t, err)
 	ns, err := strconv.ParseInt(os.Getenv(envCrashNow), 10, 64)
 	require.NoError(t, err)
-	m := crashManager(t, db, time.Unix(0, ns).UTC(), "child")
+	workers, err := strconv.Atoi(os.Getenv(envCrashPar))
+	require.NoError(t, err)
+	m := crashManager(t, db, time.Unix(0, ns).UTC(), "child", workers)
 	m.RegisterDeleter("workspace", sideDeleter(db, func(ctx context.Context, it retention.Item) error {
 		if it.ID != crashSlowItem {
 			return nil
@@ -105,19 +115,26 @@ func TestCrashChild(t *testing.T) {
 
 func TestCrashResume(t *testing.T) {
 	t.Parallel()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		db, path := sqldbtest.SQLitePath(t)
-		runCrash(t, db, "sqlite", path)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		dsn := sqldbtest.PostgresDSN(t)
-		runCrash(t, sqldbtest.Open(t, dsn), "postgres", dsn)
-	})
+	for _, workers := range []int{1, 4} {
+		t.Run(fmt.Sprintf("sqlite/workers=%d", workers), func(t *testing.T) {
+			t.Parallel()
+			db, path := sqldbtest.SQLitePath(t)
+			runCrash(t, db, "sqlite", path, workers)
+		})
+		t.Run(fmt.Sprintf("postgres/workers=%d", workers), func(t *testing.T) {
+			t.Parallel()
+			dsn := sqldbtest.PostgresDSN(t)
+			runCrash(t, sqldbtest.Open(t, dsn), "postgres", dsn, workers)
+		})
+	}
 }
 
-func runCrash(t *testing.T, db *sqldb.DB, kind, target string) {
+// runCrash: with one worker the crash point is exact (items 00-06 deleted
+// and journaled, 07 in its deleter); with several, the outcomes of the
+// items around the slow one may or may not be journaled when the child
+// dies, and on PostgreSQL the dead child's open transaction may hold row
+// locks for a moment, so the restart sweeps until nothing is left.
+func runCrash(t *testing.T, db *sqldb.DB, kind, target string, workers int) {
 	ctx := context.Background()
 	_, err := db.Exec(ctx, "CREATE TABLE crash_deletions (item_id TEXT NOT NULL, attempt INTEGER NOT NULL, PRIMARY KEY (item_id, attempt))")
 	require.NoError(t, err)
@@ -125,7 +142,7 @@ func runCrash(t *testing.T, db *sqldb.DB, kind, target string) {
 	require.NoError(t, err)
 	created := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
 	now := created.Add(2 * time.Hour)
-	m := crashManager(t, db, now, "parent-setup")
+	m := crashManager(t, db, now, "parent-setup", workers)
 	for i := range crashItems {
 		_, err := m.Track(ctx, retention.Item{ID: fmt.Sprintf("item-%02d", i), Category: retention.CategoryUploadedFile,
 			Subject: "s", System: "workspace", Plan: "free", CreatedAt: created})
@@ -134,7 +151,7 @@ func runCrash(t *testing.T, db *sqldb.DB, kind, target string) {
 	require.NoError(t, m.Close())
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
-	cmd.Env = append(os.Environ(), envCrashKind+"="+kind, envCrashTarget+"="+target, envCrashNow+"="+strconv.FormatInt(now.UnixNano(), 10))
+	cmd.Env = append(os.Environ(), envCrashKind+"="+kind, envCrashTarget+"="+target, envCrashNow+"="+strconv.FormatInt(now.UnixNano(), 10), envCrashPar+"="+strconv.Itoa(workers))
 	require.NoError(t, cmd.Start())
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -154,15 +171,39 @@ func runCrash(t *testing.T, db *sqldb.DB, kind, target string) {
 
 	var before int
 	require.NoError(t, db.QueryRow(ctx, "SELECT COUNT(*) FROM crash_deletions").Scan(&before))
-	assert.Equal(t, 7, before, "the child deleted the items before the slow one, then died")
+	if workers == 1 {
+		assert.Equal(t, 7, before, "the child deleted the items before the slow one, then died")
+	} else {
+		assert.GreaterOrEqual(t, before, 1, "the child deleted some items, then died")
+	}
 
 	// Restart: another instance, after the child's lease lapsed.
-	m2 := crashManager(t, db, now.Add(2*time.Minute), "parent")
-	defer m2.Close()
+	at := now.Add(2 * time.Minute)
+	m2 := crashManager(t, db, at, "parent", workers)
 	m2.RegisterDeleter("workspace", sideDeleter(db, nil))
 	rep, err := m2.Sweep(ctx, nil)
 	require.NoError(t, err)
-	assert.Equal(t, crashItems-7, rep.Deleted, "the resumed sweep deletes the rest, the slow item included")
+	require.NoError(t, m2.Close())
+	if workers == 1 {
+		assert.Equal(t, crashItems-7, rep.Deleted, "the resumed sweep deletes the rest, the slow item included")
+	}
+	left := func() int {
+		var n int
+		require.NoError(t, db.QueryRow(ctx, "SELECT COUNT(*) FROM retention_items WHERE state <> 'deleted'").Scan(&n))
+		return n
+	}
+	for round := 0; round < 20 && left() > 0; round++ {
+		assert.Greater(t, workers, 1, "a sequential sweep resumes in one go")
+		at = at.Add(2 * time.Minute)
+		m3 := crashManager(t, db, at, "parent", workers)
+		m3.RegisterDeleter("workspace", sideDeleter(db, nil))
+		rep, err = m3.Sweep(ctx, nil)
+		require.NoError(t, err)
+		require.NoError(t, m3.Close())
+		if rep.Deleted == 0 {
+			time.Sleep(50 * time.Millisecond) // a dead backend's locks go
+		}
+	}
 
 	rows, err := db.Query(ctx, "SELECT item_id, COUNT(*) FROM crash_deletions GROUP BY item_id")
 	require.NoError(t, err)
@@ -198,5 +239,7 @@ func runCrash(t *testing.T, db *sqldb.DB, kind, target string) {
 	}
 	slow, err := store.GetItem(ctx, crashSlowItem)
 	require.NoError(t, err)
-	assert.Equal(t, 2, slow.Attempts, "the slow item was claimed by the child, then by the restart")
+	if workers == 1 {
+		assert.Equal(t, 2, slow.Attempts, "the slow item was claimed by the child, then by the restart")
+	}
 }
