@@ -28,6 +28,7 @@ var prefilterSeeds = []string{
 	`"SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" ccc CCC eecretAccessKey`,
 	"key sk-proj-Ab1_Ab1_Ab1_Ab1_Ab1_Ab1_Ab1_Ab1_ and AKIAIOSFODNN7EXAMPLE, ghp_" + strings.Repeat("a1", 18),
 	"-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----",
+	"+3545551234", "1.2.3.4", "::1 fe80::1", "078-05-1121", "4111111111111111", "NO9386011117947",
 	"xoxb-1234567890-abcdefghij AIza" + strings.Repeat("B", 35) + " eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig",
 }
 
@@ -48,6 +49,12 @@ func TestPrefilterKeepsFindings(t *testing.T) {
 	t.Parallel()
 	for _, s := range prefilterSeeds {
 		checkPrefilter(t, s)
+	}
+	for _, l := range readCorpus(t) {
+		checkPrefilter(t, l.Text)
+		for _, e := range l.Entities {
+			checkPrefilter(t, e.Value) // the value alone: the fewest bytes it can have
+		}
 	}
 	for _, l := range awsSecretLabels {
 		checkPrefilter(t, l)

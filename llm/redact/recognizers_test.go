@@ -33,6 +33,7 @@ func runRecCases(t *testing.T, cases []recCase) {
 				want = []string{}
 			}
 			assert.Equal(t, want, found(tt.text, r.Find(tt.text)), tt.reason)
+			checkPrefilter(t, tt.text)
 		})
 	}
 }

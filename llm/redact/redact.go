@@ -2,6 +2,7 @@ package redact
 
 import (
 	"slices"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -107,51 +108,66 @@ type Redactor struct {
 type recognizer struct {
 	kind Kind
 	find func(text string, dst []Finding) []Finding
-	// needs says which byte classes every finding of the kind contains
-	// (any one of them); 0 means the scanner always runs.
-	needs uint8
+	// need is what every finding of the kind contains; a text with less is
+	// not scanned.
+	need need
 }
 
-// Byte classes for the prefilter of Find.
-const (
-	classDigit uint8 = 1 << iota // ASCII digit
-	classAt                      // '@'
-	classColon                   // ':'
-	classAll   = classDigit | classAt | classColon
-)
+// need is a cheap necessary condition for a kind: at least digits ASCII
+// digits, and '@' if at; or, if alt is set, what alt says (IPv4 or IPv6).
+type need struct {
+	digits, dots, colons int
+	at                   bool
+	alt                  *need
+}
 
-var byteClass = func() (t [256]uint8) {
+// textCounts are the counts need looks at.
+type textCounts struct {
+	digits, dots, colons int
+	at                   bool
+}
+
+var digitByte = func() (t [256]uint8) {
 	for c := '0'; c <= '9'; c++ {
-		t[c] = classDigit
+		t[c] = 1
 	}
-	t['@'] = classAt
-	t[':'] = classColon
 	return t
 }()
 
-// classes returns the byte classes present in text: one cheap pass that
-// spares the scanners of kinds that cannot occur (no digit: no phone, card,
-// IBAN, SSN or IPv4 address; no '@': no e-mail address).
-func classes(text string) uint8 {
-	var m uint8
+// countText is one cheap pass over text (and three vectorised searches)
+// that spares the scanners of kinds that cannot occur: a text with five
+// digits holds no phone number (8 at least), card number (12) or SSN (9),
+// one without '@' no e-mail address.
+func countText(text string) textCounts {
+	n := 0
 	for i := 0; i < len(text); i++ {
-		m |= byteClass[text[i]]
-		if i&63 == 63 && m == classAll {
-			break
-		}
+		n += int(digitByte[text[i]])
 	}
-	return m
+	return textCounts{
+		digits: n,
+		dots:   strings.Count(text, "."),
+		colons: strings.Count(text, ":"),
+		at:     strings.IndexByte(text, '@') >= 0,
+	}
 }
 
-// builtins lists the built-in recognizers in BuiltinKinds order.
+func (n *need) metBy(c *textCounts) bool {
+	if c.digits >= n.digits && c.dots >= n.dots && c.colons >= n.colons && (c.at || !n.at) {
+		return true
+	}
+	return n.alt != nil && n.alt.metBy(c)
+}
+
+// builtins lists the built-in recognizers in BuiltinKinds order, each with
+// the least its findings contain (see the rules beside each scanner).
 var builtins = []recognizer{
-	{Email, findEmails, classAt},
-	{Phone, findPhones, classDigit},
-	{CreditCard, findCards, classDigit},
-	{IBAN, findIBANs, classDigit},
-	{USSSN, findSSNs, classDigit},
-	{IPAddress, findIPs, classDigit | classColon}, // IPv6 always has ':'
-	{Secret, findSecrets, 0},
+	{Email, findEmails, need{at: true}},
+	{Phone, findPhones, need{digits: 8}},
+	{CreditCard, findCards, need{digits: 12}},
+	{IBAN, findIBANs, need{digits: 2}},
+	{USSSN, findSSNs, need{digits: 9}},
+	{IPAddress, findIPs, need{digits: 4, dots: 3, alt: &need{colons: 2}}}, // IPv4 or IPv6
+	{Secret, findSecrets, need{}},
 }
 
 // priority breaks ties between overlapping findings of the same length: the
@@ -212,12 +228,11 @@ func New(opts *Options) *Redactor {
 // returns nil when nothing is found.
 func (r *Redactor) Find(text string) []Finding {
 	var fs []Finding
-	cl := classes(text)
-	for _, b := range r.builtin {
-		if b.needs != 0 && cl&b.needs == 0 {
-			continue
+	counts := countText(text)
+	for i := range r.builtin {
+		if b := &r.builtin[i]; b.need.metBy(&counts) {
+			fs = b.find(text, fs)
 		}
-		fs = b.find(text, fs)
 	}
 	if len(r.host) > 0 {
 		n := len(fs)
