@@ -396,6 +396,9 @@ func validate(req *Request) error {
 func (c *Client) order(ps []Provider) []Provider {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(c.cooldown) == 0 {
+		return ps // nobody cools down; ps is the caller's own slice
+	}
 	now := c.now()
 	var warm, cold []Provider
 	for _, p := range ps {

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"iter"
-	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -248,25 +246,21 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 		return hreq, nil
 	}
 	// What http.NewRequestWithContext builds, without parsing the URL and
-	// canonicalising the headers on every call.
-	u := *p.url
-	h := make(http.Header, len(p.header))
-	maps.Copy(h, p.header)
-	hreq := &http.Request{
-		Method:        http.MethodPost,
-		URL:           &u,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(body)),
-		ContentLength: int64(len(body)),
-		GetBody: func() (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(body)), nil
-		},
-		Host: u.Host,
+	// canonicalising the headers on every call: it is given no URL (which
+	// parses at once) and the parsed one is set after.
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
 	}
-	return hreq.WithContext(ctx), nil
+	u := *p.url
+	hreq.URL, hreq.Host = &u, u.Host
+	hreq.Header = http.Header{"Content-Type": p.header["Content-Type"], "Accept": p.header["Accept"]}
+	for _, k := range [...]string{"Authorization", "Openai-Organization", "Openai-Project"} {
+		if v, ok := p.header[k]; ok {
+			hreq.Header[k] = v
+		}
+	}
+	return hreq, nil
 }
 
 // apiError turns an error response into an *llm.APIError.

@@ -388,3 +388,30 @@ func TestSpecAndErrorFixtures(t *testing.T) {
 		assert.Zero(t, ae.RetryAfter, "%s: the \"try again in 114h\" text is not a retry hint", name)
 	}
 }
+
+func TestRequestHeaders(t *testing.T) {
+	t.Parallel()
+	srv := llmtest.NewServer(t, llmtest.Replay(t, "testdata/openai_chat_nonstream.response.http"))
+	p := openai.New("sk-test", &openai.Options{BaseURL: srv.URL + "/", Organization: "org-1", Project: "proj-1"})
+	_, err := p.Chat(context.Background(), hello())
+	require.NoError(t, err)
+	_, err = p.Chat(context.Background(), hello())
+	require.NoError(t, err, "a second call gets headers of its own")
+	reqs := srv.Requests()
+	require.Len(t, reqs, 2)
+	for _, r := range reqs {
+		assert.Equal(t, "/chat/completions", r.Path, "the trailing slash of the base URL is dropped")
+		assert.Equal(t, "Bearer sk-test", r.Header.Get("Authorization"))
+		assert.Equal(t, "org-1", r.Header.Get("OpenAI-Organization"))
+		assert.Equal(t, "proj-1", r.Header.Get("OpenAI-Project"))
+		assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
+		assert.Equal(t, "application/json", r.Header.Get("Accept"))
+	}
+	noKey := openai.New("", &openai.Options{BaseURL: srv.URL})
+	_, err = noKey.Chat(context.Background(), hello())
+	require.NoError(t, err)
+	reqs = srv.Requests()
+	assert.Empty(t, reqs[len(reqs)-1].Header.Get("Authorization"), "no key, no Authorization header")
+	_, err = openai.New("k", &openai.Options{BaseURL: "://bad"}).Chat(context.Background(), hello())
+	assert.Error(t, err, "a base URL that does not parse fails the call")
+}
