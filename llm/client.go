@@ -227,6 +227,7 @@ type Conversation struct {
 	cacheKey [32]byte
 	cache    map[[32]byte]cachedText // nil: no cache
 	scratch  []byte                  // for hashing; wiped after each use
+	digests  [][32]byte              // SHA-256 of each redacted message of the call being prepared
 }
 
 // Counts returns how many values of each kind the conversation has
@@ -354,7 +355,7 @@ func (cv *Conversation) prepare(ctx context.Context, req *Request, st *callState
 		return nil, nil, ErrClosed
 	}
 	red := cv.redactRequest(req, st)
-	st.promptHash, cv.scratch = promptHash(red, cv.scratch)
+	st.promptHash, cv.scratch = promptHash(red, cv.digests, cv.scratch)
 	if cap(cv.scratch) > maxScratch {
 		cv.scratch = nil
 	}

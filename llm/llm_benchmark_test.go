@@ -38,9 +38,11 @@ func BenchmarkChat(b *testing.B) {
 			"Please draft a note to alice.smith@example.com explaining the figures."},
 		{Role: llm.RoleAssistant, Content: "Here is a draft note to [EMAIL_1] summarising the quarter's figures by region."},
 	}
+	// The host keeps one message slice and sets the newest question in it
+	// (the client does not keep the request).
+	msgs := append(append([]llm.Message(nil), history...), llm.Message{Role: llm.RoleUser})
 	question := func(i int) *llm.Request {
-		msgs := append(append([]llm.Message(nil), history...), llm.Message{Role: llm.RoleUser,
-			Content: "Thanks. Copy bob.jones@example.org and add the south region's numbers (request " + strconv.Itoa(i) + ")."})
+		msgs[len(msgs)-1].Content = "Thanks. Copy bob.jones@example.org and add the south region's numbers (request " + strconv.Itoa(i) + ")."
 		return &llm.Request{Messages: msgs}
 	}
 	req := question(0)

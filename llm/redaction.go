@@ -15,8 +15,11 @@ import (
 func (cv *Conversation) redactRequest(req *Request, st *callState) *Request {
 	out := *req
 	out.Messages = make([]Message, len(req.Messages))
+	cv.digests = cv.digests[:0]
 	for i, m := range req.Messages {
-		m.Content = cv.redactText(m.Content, st)
+		var d [sha256.Size]byte
+		m.Content, d = cv.redactText(m.Content, st)
+		cv.digests = append(cv.digests, d)
 		if len(m.ToolCalls) > 0 {
 			calls := make([]ToolCall, len(m.ToolCalls))
 			for j, tc := range m.ToolCalls {
@@ -30,14 +33,15 @@ func (cv *Conversation) redactRequest(req *Request, st *callState) *Request {
 	return &out
 }
 
-// redactText redacts one text through the vault. A conversation resends
-// its whole history on every turn, so results are remembered per text:
-// the key is a SHA-256 of the text under the conversation's random key (no
-// text is kept as a key), the value is the redacted text (placeholders
-// only) and its counts. The caller holds cv.mu.
-func (cv *Conversation) redactText(s string, st *callState) string {
+// redactText redacts one text through the vault and returns it with the
+// SHA-256 of the redacted text (for the prompt hash). A conversation
+// resends its whole history on every turn, so results are remembered per
+// text: the key is a SHA-256 of the text under the conversation's random
+// key (no text is kept as a key), the value is the redacted text
+// (placeholders only), its SHA-256 and its counts. The caller holds cv.mu.
+func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Size]byte) {
 	if s == "" {
-		return s
+		return s, emptySHA256
 	}
 	var key [sha256.Size]byte
 	if cv.cache != nil {
@@ -48,11 +52,13 @@ func (cv *Conversation) redactText(s string, st *callState) string {
 		clear(cv.scratch)
 		if e, ok := cv.cache[key]; ok {
 			e.count(st)
-			return e.text
+			return e.text, e.sum
 		}
 	}
 	red, findings := cv.vault.Redact(s)
-	e := cachedText{text: red}
+	cv.scratch = append(cv.scratch[:0], red...)
+	e := cachedText{text: red, sum: sha256.Sum256(cv.scratch)}
+	clear(cv.scratch)
 	for _, f := range findings {
 		e.kinds = append(e.kinds, string(f.Kind))
 	}
@@ -63,8 +69,10 @@ func (cv *Conversation) redactText(s string, st *callState) string {
 		}
 		cv.cache[key] = e
 	}
-	return red
+	return red, e.sum
 }
+
+var emptySHA256 = sha256.Sum256(nil)
 
 // maxCachedTexts bounds a conversation's memory of redacted texts.
 const maxCachedTexts = 2048
@@ -76,6 +84,7 @@ const maxScratch = 1 << 20
 // each finding. It holds no personal data.
 type cachedText struct {
 	text  string
+	sum   [sha256.Size]byte // of text
 	kinds []string
 }
 
@@ -95,12 +104,14 @@ func (cv *Conversation) redactJSON(raw json.RawMessage, st *callState) json.RawM
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil || dec.More() {
-		return json.RawMessage(cv.redactText(string(raw), st))
+		red, _ := cv.redactText(string(raw), st)
+		return json.RawMessage(red)
 	}
 	v = cv.redactValue(v, st)
 	b, err := json.Marshal(v)
 	if err != nil {
-		return json.RawMessage(cv.redactText(string(raw), st))
+		red, _ := cv.redactText(string(raw), st)
+		return json.RawMessage(red)
 	}
 	return b
 }
@@ -108,7 +119,8 @@ func (cv *Conversation) redactJSON(raw json.RawMessage, st *callState) json.RawM
 func (cv *Conversation) redactValue(v any, st *callState) any {
 	switch x := v.(type) {
 	case string:
-		return cv.redactText(x, st)
+		red, _ := cv.redactText(x, st)
+		return red
 	case []any:
 		for i := range x {
 			x[i] = cv.redactValue(x[i], st)
@@ -145,10 +157,11 @@ func (cv *Conversation) restoreToolCalls(calls []ToolCall) []ToolCall {
 }
 
 // promptHash is the SHA-256 of the redacted prompt: the model and each
-// message's role, tool fields and content, length-prefixed so that no two
-// prompts share an encoding. buf is scratch space; it comes back wiped, to
-// be reused.
-func promptHash(req *Request, buf []byte) (string, []byte) {
+// message's role, tool fields and the SHA-256 of its content (digests[i],
+// from redactText: a resent history is not hashed again), length-prefixed
+// so that no two prompts share an encoding. buf is scratch space; it comes
+// back wiped, to be reused.
+func promptHash(req *Request, digests [][sha256.Size]byte, buf []byte) (string, []byte) {
 	buf = buf[:0]
 	field := func(s string) {
 		buf = strconv.AppendInt(buf, int64(len(s)), 10)
@@ -156,11 +169,11 @@ func promptHash(req *Request, buf []byte) (string, []byte) {
 		buf = append(buf, s...)
 	}
 	field(req.Model)
-	for _, m := range req.Messages {
+	for i, m := range req.Messages {
 		field(string(m.Role))
 		field(m.Name)
 		field(m.ToolCallID)
-		field(m.Content)
+		buf = append(buf, digests[i][:]...)
 		for _, tc := range m.ToolCalls {
 			field(tc.ID)
 			field(tc.Name)

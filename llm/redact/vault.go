@@ -171,7 +171,7 @@ func (v *Vault) Restore(text string) string {
 	if len(v.byPH) == 0 {
 		return text
 	}
-	out, _ := v.restoreLocked(nil, text, true)
+	out, _ := v.restoreLocked(make([]byte, 0, len(text)+64), text, true)
 	return string(out)
 }
 
