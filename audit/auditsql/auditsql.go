@@ -22,8 +22,9 @@
 // PostgreSQL database append through one sequencer and build one chain and
 // one tree.
 //
-// Searches and retention never scan the log, yet an append maintains no
-// per-entry index: each batch adds one row to audit_batches (its first and
+// Searches by subject, actor, resource or time, and retention, never scan
+// the log (a filter on the action alone reads entries in order from its
+// start), yet an append maintains no per-entry index: each batch adds one row to audit_batches (its first and
 // last index, the range of its event times, and the earliest time among
 // its unstripped entries) and one posting to audit_terms per subject, actor
 // and resource its entries name (the term, the batch, and the entries'
@@ -45,10 +46,12 @@
 //
 // [Store.Strip] nulls an entry's leaf bytes (the only place its actor,
 // subject and resource are kept besides the postings), removes it from its
-// batch's postings, and keeps its time and tree hashes. On SQLite, secure_delete overwrites the freed bytes and
-// the write-ahead log is checkpointed and truncated afterwards. PostgreSQL
-// keeps the old row versions until VACUUM reclaims them (autovacuum, or run
-// VACUUM audit_entries after a large strip) and in its WAL until recycled.
+// batch's postings, and keeps its time and tree hashes. On SQLite,
+// secure_delete overwrites the freed bytes and the write-ahead log is
+// checkpointed and truncated afterwards. PostgreSQL keeps the old row
+// versions until VACUUM reclaims them (autovacuum, or run VACUUM
+// audit_entries, audit_terms after a large strip) and in its WAL until
+// recycled.
 package auditsql
 
 import (
