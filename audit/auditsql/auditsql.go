@@ -201,6 +201,8 @@ type Store struct {
 	mu      sync.Mutex
 	stmts   map[string]*sql.Stmt // prepared once, by query
 	inserts map[insertKey]*sql.Stmt
+
+	stripPerTx int // batches stripped per transaction; 0 means 256 (tests set it)
 }
 
 var (
@@ -784,40 +786,57 @@ func (s *Store) postings(ctx context.Context, term string, from, start int64) ([
 }
 
 // Strip implements [audit.StripStore]. It strips batch by batch, rewriting
-// each batch's postings to list only the entries it keeps.
+// each batch's postings to list only the entries it keeps, in transactions
+// of a few hundred batches; after an error, the entries it reports are
+// stripped and a later Strip finishes the rest.
 func (s *Store) Strip(ctx context.Context, cutoff time.Time) (int, error) {
+	// Batches are stripped a few hundred per transaction, so that appends
+	// never wait long for the write lock. A stripped batch's live_ns is
+	// at or after the cutoff (or NULL), so each round makes progress, and
+	// a strip cut short by a crash is finished by the next.
+	perTx := 256
+	if s.stripPerTx > 0 {
+		perTx = s.stripPerTx
+	}
 	total := 0
-	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		type span struct{ first, last int64 }
-		var spans []span
-		rs, err := tx.Query(ctx, "SELECT first, last FROM audit_batches WHERE live_ns < ? ORDER BY first", cutoff.UnixNano())
-		if err != nil {
-			return err
-		}
-		for rs.Next() {
-			var sp span
-			if err := rs.Scan(&sp.first, &sp.last); err != nil {
-				rs.Close()
-				return err
-			}
-			spans = append(spans, sp)
-		}
-		err = rs.Err()
-		rs.Close()
-		if err != nil {
-			return err
-		}
-		for _, sp := range spans {
-			n, err := s.stripBatch(ctx, tx, sp.first, sp.last, cutoff.UnixNano())
+	for more := true; more; {
+		stripped := 0
+		err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+			type span struct{ first, last int64 }
+			var spans []span
+			rs, err := tx.Query(ctx, "SELECT first, last FROM audit_batches WHERE live_ns < ? ORDER BY first LIMIT ?", cutoff.UnixNano(), perTx)
 			if err != nil {
 				return err
 			}
-			total += n
+			for rs.Next() {
+				var sp span
+				if err := rs.Scan(&sp.first, &sp.last); err != nil {
+					rs.Close()
+					return err
+				}
+				spans = append(spans, sp)
+			}
+			err = rs.Err()
+			rs.Close()
+			if err != nil {
+				return err
+			}
+			more = len(spans) == perTx
+			n := 0
+			for _, sp := range spans {
+				k, err := s.stripBatch(ctx, tx, sp.first, sp.last, cutoff.UnixNano())
+				if err != nil {
+					return err
+				}
+				n += k
+			}
+			stripped = n
+			return nil
+		})
+		if err != nil {
+			return total, fmt.Errorf("auditsql: strip: %w", err)
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, fmt.Errorf("auditsql: strip: %w", err)
+		total += stripped
 	}
 	if total > 0 {
 		// Readers can keep the WAL busy for a moment; retry briefly.

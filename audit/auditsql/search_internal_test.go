@@ -101,6 +101,7 @@ func TestSearchMatchesScan(t *testing.T) {
 		ctx := context.Background()
 		s, err := New(ctx, db.DB)
 		require.NoError(t, err)
+		s.stripPerTx = 3 // several strip transactions
 		k := audittest.NewKeys(t, "audit.example.com/search")
 		fake := clock.NewFake(audittest.T0.Add(300 * time.Minute))
 		l, err := audit.Open(ctx, s, k.Signer, &audit.Options{Now: fake.Now, Retention: 200 * time.Minute})
