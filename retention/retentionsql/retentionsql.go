@@ -428,57 +428,111 @@ func claimTx(ctx context.Context, tx *sqldb.Tx, r retention.ClaimRequest) ([]ret
 	return out, nil
 }
 
-// rowsPerStatement caps the rows of one multi-row statement, well under
-// SQLite's 32766 and PostgreSQL's 65535 bound parameters.
-const rowsPerStatement = 500
+// On SQLite, multi-row statements are cut into runs of sqliteChunk rows
+// and a power-of-two decomposition of the rest, each size prepared once
+// per transaction: the parser, a large part of a multi-row statement's
+// cost there, sees a few short statements per batch instead of a long one.
+// On PostgreSQL, where a prepare costs a round trip, they go in chunks of
+// up to pgChunk rows (65535 bound parameters at most).
+const (
+	sqliteChunk = 64
+	pgChunk     = 500
+)
 
-// insertJournal appends entries to the journal with multi-row INSERTs.
-func insertJournal(ctx context.Context, tx *sqldb.Tx, entries []retention.JournalEntry) error {
-	for len(entries) > 0 {
-		chunk := entries[:min(len(entries), rowsPerStatement)]
-		entries = entries[len(chunk):]
-		var b strings.Builder
-		b.WriteString("INSERT INTO retention_journal (item_id, attempt, owner, step, at, error, method, task, next_attempt_at) VALUES ")
-		args := make([]any, 0, 9*len(chunk))
-		for i, e := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
+// chunked runs a statement over n rows in chunks: text(k) is the
+// statement for k rows, args(off, k) their arguments; each chunk's rows
+// are consumed by use (nil for Exec).
+func chunked(ctx context.Context, tx *sqldb.Tx, n int, text func(k int) string, args func(off, k int) []any, use func(*sql.Rows) error) error {
+	if tx.Dialect != sqldb.SQLite {
+		for off := 0; off < n; {
+			k := min(n-off, pgChunk)
+			if use == nil {
+				if _, err := tx.Exec(ctx, text(k), args(off, k)...); err != nil {
+					return err
+				}
+			} else {
+				rows, err := tx.Query(ctx, text(k), args(off, k)...)
+				if err != nil {
+					return err
+				}
+				if err := use(rows); err != nil {
+					return err
+				}
 			}
-			b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-			args = append(args, e.ItemID, e.Attempt, e.Owner, string(e.Step), ns(e.At), e.Error, string(e.Method), e.Task, ns(e.NextAttemptAt))
+			off += k
 		}
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return err
+		return nil
+	}
+	prepared := map[int]*sql.Stmt{}
+	for off := 0; off < n; {
+		k := sqliteChunk
+		for k > n-off {
+			k /= 2
 		}
+		st, ok := prepared[k]
+		if !ok {
+			var err error
+			st, err = tx.Tx.PrepareContext(ctx, tx.Dialect.Rebind(text(k)))
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			prepared[k] = st
+		}
+		if use == nil {
+			if _, err := st.ExecContext(ctx, args(off, k)...); err != nil {
+				return err
+			}
+		} else {
+			rows, err := st.QueryContext(ctx, args(off, k)...)
+			if err != nil {
+				return err
+			}
+			if err := use(rows); err != nil {
+				return err
+			}
+		}
+		off += k
 	}
 	return nil
+}
+
+// valuesRows returns k rows of a VALUES list.
+func valuesRows(k int, row string) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", k), ", ")
+}
+
+// insertJournal appends entries to the journal, in order, with multi-row
+// INSERTs.
+func insertJournal(ctx context.Context, tx *sqldb.Tx, entries []retention.JournalEntry) error {
+	return chunked(ctx, tx, len(entries), func(k int) string {
+		return "INSERT INTO retention_journal (item_id, attempt, owner, step, at, error, method, task, next_attempt_at) VALUES " +
+			valuesRows(k, "(?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	}, func(off, k int) []any {
+		args := make([]any, 0, 9*k)
+		for _, e := range entries[off : off+k] {
+			args = append(args, e.ItemID, e.Attempt, e.Owner, string(e.Step), ns(e.At), e.Error, string(e.Method), e.Task, ns(e.NextAttemptAt))
+		}
+		return args
+	}, nil)
 }
 
 // updateStates writes the journal-managed fields of items with multi-row
 // UPDATE ... FROM (VALUES ...) statements.
 func updateStates(ctx context.Context, tx *sqldb.Tx, items []retention.Item) error {
-	for len(items) > 0 {
-		chunk := items[:min(len(items), rowsPerStatement)]
-		items = items[len(chunk):]
-		var b strings.Builder
-		b.WriteString(`UPDATE retention_items SET state = v.column2, owner = v.column3, lease_until = v.column4,
+	return chunked(ctx, tx, len(items), func(k int) string {
+		return `UPDATE retention_items SET state = v.column2, owner = v.column3, lease_until = v.column4,
 			next_attempt_at = v.column5, last_error = v.column6, task = v.column7, deleted_at = v.column8, method = v.column9
-			FROM (VALUES `)
-		args := make([]any, 0, 9*len(chunk))
-		for i, it := range chunk {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString("(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?)")
+			FROM (VALUES ` + valuesRows(k, "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?)") +
+			") AS v WHERE retention_items.id = v.column1"
+	}, func(off, k int) []any {
+		args := make([]any, 0, 9*k)
+		for _, it := range items[off : off+k] {
 			args = append(args, it.ID, string(it.State), it.Owner, ns(it.LeaseUntil), ns(it.NextAttemptAt), it.LastError, it.Task,
 				ns(it.DeletedAt), string(it.Method))
 		}
-		b.WriteString(") AS v WHERE retention_items.id = v.column1")
-		if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
-			return err
-		}
-	}
-	return nil
+		return args
+	}, nil)
 }
 
 var _ retention.BatchRecorder = (*Store)(nil)
@@ -505,30 +559,28 @@ func (s *Store) RecordBatch(ctx context.Context, entries []retention.JournalEntr
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
 		items := make(map[string]*retention.Item, len(ids))
-		for rest := ids; len(rest) > 0; {
-			chunk := rest[:min(len(rest), rowsPerStatement)]
-			rest = rest[len(chunk):]
-			args := make([]any, len(chunk))
-			for i, id := range chunk {
+		// Lock in ID order: chunks in order, each ORDER BY id.
+		err := chunked(ctx, tx, len(ids), func(k int) string {
+			return "SELECT " + itemCols + " FROM retention_items WHERE id IN (" + valuesRows(k, "?") + ") ORDER BY id" + tx.Dialect.ForUpdate()
+		}, func(off, k int) []any {
+			args := make([]any, k)
+			for i, id := range ids[off : off+k] {
 				args[i] = id
 			}
-			rows, err := tx.Query(ctx, "SELECT "+itemCols+" FROM retention_items WHERE id IN ("+
-				strings.TrimSuffix(strings.Repeat("?, ", len(chunk)), ", ")+") ORDER BY id"+tx.Dialect.ForUpdate(), args...)
-			if err != nil {
-				return err
-			}
+			return args
+		}, func(rows *sql.Rows) error {
+			defer rows.Close()
 			for rows.Next() {
 				it, err := scanItem(rows)
 				if err != nil {
-					rows.Close()
 					return err
 				}
 				items[it.ID] = &it
 			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
+			return rows.Err()
+		})
+		if err != nil {
+			return err
 		}
 		var changed []string
 		var journal []retention.JournalEntry
