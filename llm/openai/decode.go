@@ -93,14 +93,11 @@ func (d *jdec) peek() byte {
 }
 
 func (d *jdec) ws() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
-		case ' ', '\t', '\n', '\r':
-			d.i++
-		default:
-			return
-		}
+	b, i := d.b, d.i
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
 	}
+	d.i = i
 }
 
 // once marks bit in *seen and reports whether it was clear: a repeated
@@ -470,9 +467,12 @@ func (d *jdec) strBytes() ([]byte, bool) {
 	d.i++
 	start := d.i
 	for {
-		for d.i < len(d.b) && plainByte[d.b[d.i]] {
-			d.i++
+		// Locals, not d.i: the loop then runs in registers.
+		b, i := d.b, d.i
+		for i < len(b) && plainByte[b[i]] {
+			i++
 		}
+		d.i = i
 		if d.i >= len(d.b) {
 			return nil, false
 		}
@@ -623,6 +623,14 @@ func (d *jdec) literal(s string) bool {
 func (d *jdec) skipString() bool {
 	d.i++
 	for d.i < len(d.b) {
+		b, i := d.b, d.i
+		for i < len(b) && plainByte[b[i]] || i < len(b) && b[i] >= utf8.RuneSelf {
+			i++
+		}
+		d.i = i
+		if i == len(b) {
+			return false
+		}
 		c := d.b[d.i]
 		switch {
 		case c == '"':
