@@ -13,11 +13,13 @@ import (
 	"github.com/inferlabs/privkit/retention/retentionsql"
 )
 
-// BenchmarkSweep measures sweep throughput with no-op deleters: b.N due
-// items are swept once. "memory" is the baseline (journal in memory, no
-// I/O); "sqlite" journals every step durably (synchronous=FULL);
-// "postgres" runs when PRIVKIT_POSTGRES_DSN is set. The metric that counts
-// is items/s.
+// BenchmarkSweep measures sweep throughput with no-op deleters and the
+// default Options (BatchSize 1000, SweepWorkers 8): b.N due items are
+// swept once. "memory" is the baseline (journal in memory, no I/O);
+// "sqlite" journals every step durably (synchronous=FULL); "postgres" runs
+// when PRIVKIT_POSTGRES_DSN is set. The metric that counts is items/s.
+// Each batch costs a few commits (claim with first steps, outcomes), so
+// use at least a few thousand items (-benchtime 5000x) for a stable rate.
 func BenchmarkSweep(b *testing.B) {
 	created := time.Date(2025, 6, 1, 10, 0, 0, 0, time.UTC)
 	now := created.Add(2 * time.Hour)

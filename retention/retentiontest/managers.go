@@ -194,3 +194,110 @@ func testConcurrentErasure(t *testing.T, a, b retention.Store) {
 		assert.Equal(t, 1, del.Calls(id), "%s deleted once", id)
 	}
 }
+
+func testClaimBatch(t *testing.T, s retention.Store) {
+	bc, ok := s.(retention.BatchClaimer)
+	if !ok {
+		t.Skip("the store does not implement retention.BatchClaimer")
+	}
+	ctx := context.Background()
+	now := T0.Add(2 * time.Hour)
+	put(t, s, item("k4"), item("k2"), item("k1"), item("k3"))
+	var seen []string
+	got, errs, err := bc.ClaimBatch(ctx, retention.ClaimRequest{Owner: "A", Now: now, LeaseUntil: now.Add(time.Minute), DueBy: now, Limit: 3},
+		func(it retention.Item) retention.JournalEntry {
+			seen = append(seen, it.ID)
+			e := retention.JournalEntry{ItemID: it.ID, Owner: it.Owner, Attempt: it.Attempts, At: now}
+			switch it.ID {
+			case "k1":
+				e.Step, e.Method, e.LeaseUntil = retention.StepDeleting, retention.MethodAPI, now.Add(2*time.Minute)
+			case "k2":
+				e.Step, e.NextAttemptAt = retention.StepReleased, now.Add(time.Hour)
+			default:
+				e.Step = "bogus"
+			}
+			return e
+		})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"k1", "k2", "k3"}, ids(got), "claimed in ID order, up to the limit")
+	assert.Equal(t, []string{"k1", "k2", "k3"}, seen, "first is called once per claimed item, in ID order")
+	require.Len(t, errs, 3, "one result per claimed item")
+	assert.NoError(t, errs[0])
+	assert.NoError(t, errs[1])
+	assert.ErrorIs(t, errs[2], retention.ErrInvalid, "a bad first step fails alone")
+	for _, it := range got {
+		assert.Equal(t, retention.StateClaimed, it.State, "items are returned as claimed")
+		assert.Equal(t, 1, it.Attempts)
+	}
+	tests := []struct {
+		id    string
+		state retention.ItemState
+		steps []retention.Step
+	}{
+		{"k1", retention.StateDeleting, []retention.Step{retention.StepClaimed, retention.StepDeleting}},
+		{"k2", retention.StateActive, []retention.Step{retention.StepClaimed, retention.StepReleased}},
+		{"k3", retention.StateClaimed, []retention.Step{retention.StepClaimed}},
+		{"k4", retention.StateActive, nil},
+	}
+	for _, tc := range tests {
+		it, err := s.GetItem(ctx, tc.id)
+		require.NoError(t, err)
+		assert.Equal(t, tc.state, it.State, tc.id)
+		j, err := s.JournalOf(ctx, tc.id)
+		require.NoError(t, err)
+		var steps []retention.Step
+		for _, e := range j {
+			steps = append(steps, e.Step)
+		}
+		assert.Equal(t, tc.steps, steps, tc.id)
+	}
+	k1, _ := s.GetItem(ctx, "k1")
+	assert.True(t, k1.LeaseUntil.Equal(now.Add(2*time.Minute)), "the first step renews the lease")
+	assert.Equal(t, retention.MethodAPI, k1.Method)
+	again, _, err := bc.ClaimBatch(ctx, retention.ClaimRequest{Owner: "B", Now: now, LeaseUntil: now.Add(time.Minute), DueBy: now},
+		func(it retention.Item) retention.JournalEntry {
+			return retention.JournalEntry{ItemID: it.ID, Owner: it.Owner, Attempt: it.Attempts, Step: retention.StepDeleting, At: now}
+		})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"k4"}, ids(again), "live claims are not claimed again; released k2 waits for its next attempt")
+}
+
+// testLargeBatches claims and records batches larger than any statement
+// chunk of a SQL store: every item and journal entry is written, in order.
+func testLargeBatches(t *testing.T, s retention.Store) {
+	ctx := context.Background()
+	now := T0.Add(2 * time.Hour)
+	const n = 203
+	for i := range n {
+		put(t, s, item(fmt.Sprintf("L%03d", i)))
+	}
+	got, err := s.Claim(ctx, retention.ClaimRequest{Owner: "A", Now: now, LeaseUntil: now.Add(time.Minute), DueBy: now, Limit: n})
+	require.NoError(t, err)
+	require.Len(t, got, n)
+	br, ok := s.(retention.BatchRecorder)
+	if !ok {
+		t.Skip("the store does not implement retention.BatchRecorder")
+	}
+	var entries []retention.JournalEntry
+	for _, it := range got {
+		entries = append(entries,
+			retention.JournalEntry{ItemID: it.ID, Owner: "A", Attempt: 1, Step: retention.StepDeleting, At: now},
+			retention.JournalEntry{ItemID: it.ID, Owner: "A", Attempt: 1, Step: retention.StepDeleted, At: now, Task: "t-" + it.ID})
+	}
+	errs, err := br.RecordBatch(ctx, entries)
+	require.NoError(t, err)
+	for i, e := range errs {
+		require.NoError(t, e, "entry %d", i)
+	}
+	for i := range n {
+		id := fmt.Sprintf("L%03d", i)
+		it, err := s.GetItem(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, retention.StateDeleted, it.State, id)
+		assert.Equal(t, "t-"+id, it.Task, id)
+		j, err := s.JournalOf(ctx, id)
+		require.NoError(t, err)
+		require.Len(t, j, 3, id)
+		assert.Equal(t, []retention.Step{retention.StepClaimed, retention.StepDeleting, retention.StepDeleted}, []retention.Step{j[0].Step, j[1].Step, j[2].Step}, id)
+	}
+}

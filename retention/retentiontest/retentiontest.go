@@ -24,6 +24,8 @@ func Run(t *testing.T, newStore func(t *testing.T) retention.Store) {
 	t.Run("Claim", func(t *testing.T) { testClaim(t, newStore(t)) })
 	t.Run("Record", func(t *testing.T) { testRecord(t, newStore(t)) })
 	t.Run("RecordBatch", func(t *testing.T) { testRecordBatch(t, newStore(t)) })
+	t.Run("ClaimBatch", func(t *testing.T) { testClaimBatch(t, newStore(t)) })
+	t.Run("LargeBatches", func(t *testing.T) { testLargeBatches(t, newStore(t)) })
 	t.Run("DataMap", func(t *testing.T) { testDataMap(t, newStore(t)) })
 	t.Run("Holds", func(t *testing.T) { testHolds(t, newStore(t)) })
 	t.Run("Requests", func(t *testing.T) { testRequests(t, newStore(t)) })
