@@ -421,11 +421,14 @@ func (p *postings) args() []any {
 
 // decodePosting returns the indexes of a posting of the batch at first.
 func decodePosting(first int64, b []byte) ([]int64, error) {
+	if first < 0 {
+		return nil, errors.New("auditsql: corrupt posting")
+	}
 	var out []int64
 	seq := first
 	for len(b) > 0 {
 		d, n := binary.Uvarint(b)
-		if n <= 0 || d > 1<<62 || (len(out) > 0 && d == 0) {
+		if n <= 0 || d > math.MaxInt64-uint64(seq) || (len(out) > 0 && d == 0) {
 			return nil, errors.New("auditsql: corrupt posting")
 		}
 		seq += int64(d)
