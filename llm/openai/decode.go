@@ -247,10 +247,34 @@ func (d *jdec) enumPtr(dst **string) bool {
 	}
 	b, ok := d.strBytes()
 	if ok {
-		s := intern(b)
-		*dst = &s
+		if p := internPtr(b); p != nil {
+			*dst = p
+		} else {
+			s := string(b)
+			*dst = &s
+		}
 	}
 	return ok
+}
+
+// Interned finish reasons for enumPtr; nothing writes through these
+// pointers (ParseResponse and DecodeStream only read them).
+var (
+	internStop      = "stop"
+	internLength    = "length"
+	internToolCalls = "tool_calls"
+)
+
+func internPtr(b []byte) *string {
+	switch string(b) {
+	case "stop":
+		return &internStop
+	case "length":
+		return &internLength
+	case "tool_calls":
+		return &internToolCalls
+	}
+	return nil
 }
 
 // intern returns the usual values of enumerated fields as constants.

@@ -269,6 +269,13 @@ func resolve(fs []Finding) []Finding {
 		}
 		return b.End - a.End
 	})
+	overlap := false
+	for i := 1; i < len(fs) && !overlap; i++ {
+		overlap = fs[i].Start < fs[i-1].End
+	}
+	if !overlap {
+		return fs // the usual case: sorted and disjoint already
+	}
 	out := make([]Finding, 0, len(fs))
 	for i := 0; i < len(fs); {
 		j, end := i+1, fs[i].End
