@@ -252,13 +252,10 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 	if err != nil {
 		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
 	}
-	u := *p.url
-	hreq.URL, hreq.Host = &u, u.Host
-	hreq.Header = http.Header{"Content-Type": p.header["Content-Type"], "Accept": p.header["Accept"]}
-	for _, k := range [...]string{"Authorization", "Openai-Organization", "Openai-Project"} {
-		if v, ok := p.header[k]; ok {
-			hreq.Header[k] = v
-		}
+	*hreq.URL = *p.url // into the URL NewRequestWithContext allocated
+	hreq.Host = hreq.URL.Host
+	for k, v := range p.header {
+		hreq.Header[k] = v // full slices: an append copies them
 	}
 	return hreq, nil
 }
