@@ -315,24 +315,46 @@ func (s *Store) Claim(ctx context.Context, r retention.ClaimRequest) ([]retentio
 var _ retention.BatchClaimer = (*Store)(nil)
 
 // ClaimBatch implements [retention.BatchClaimer]: the claim and the first
-// steps in one transaction, with one UPDATE for the claim, one multi-row
-// UPDATE for the first steps and one multi-row INSERT for both journal
-// entries of every item.
+// steps in one transaction. One SELECT picks the candidates (on PostgreSQL
+// FOR UPDATE SKIP LOCKED, in ID order), the claim and first step of each
+// are applied in memory, then a multi-row UPDATE writes each row once and
+// a multi-row INSERT journals both steps of every item.
 func (s *Store) ClaimBatch(ctx context.Context, r retention.ClaimRequest, first func(retention.Item) retention.JournalEntry) ([]retention.Item, []error, error) {
 	var (
 		out  []retention.Item
 		errs []error
 	)
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		var err error
-		out, err = claimTx(ctx, tx, r)
+		// Select (and on PostgreSQL lock) the candidates, claim them and
+		// apply their first steps in memory, then write each row once.
+		q, args, err := claimableQuery(tx, r)
+		if err != nil || q == "" {
+			return err
+		}
+		rows, err := tx.Query(ctx, "SELECT "+itemCols+" FROM retention_items WHERE "+q, args...)
 		if err != nil {
+			return err
+		}
+		out = out[:0]
+		for rows.Next() {
+			it, err := scanItem(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			it.State, it.Owner, it.LeaseUntil = retention.StateClaimed, r.Owner, tm(ns(r.LeaseUntil))
+			it.Attempts++
+			out = append(out, it)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return err
 		}
 		journal := claimedEntries(out, r)
 		errs = make([]error, len(out))
-		var changed []retention.Item
+		final := make([]retention.Item, len(out))
 		for i, it := range out {
+			final[i] = it
 			e := first(it)
 			cp := it
 			if e.ItemID != it.ID || e.Owner != it.Owner || e.Attempt != it.Attempts {
@@ -343,10 +365,10 @@ func (s *Store) ClaimBatch(ctx context.Context, r retention.ClaimRequest, first 
 				errs[i] = err
 				continue
 			}
-			changed = append(changed, cp)
+			final[i] = cp
 			journal = append(journal, e)
 		}
-		if err := updateStates(ctx, tx, changed); err != nil {
+		if err := updateStates(ctx, tx, final); err != nil {
 			return err
 		}
 		return insertJournal(ctx, tx, journal)
@@ -365,18 +387,19 @@ func claimedEntries(items []retention.Item, r retention.ClaimRequest) []retentio
 	return entries
 }
 
-// claimTx marks the claimable items of r claimed in tx and returns them in
-// ID order, without journaling them.
-func claimTx(ctx context.Context, tx *sqldb.Tx, r retention.ClaimRequest) ([]retention.Item, error) {
+// claimableQuery returns the WHERE clause (with ORDER BY, LIMIT and, on
+// PostgreSQL, FOR UPDATE SKIP LOCKED) that selects the items r may claim,
+// or "" when r selects none.
+func claimableQuery(tx *sqldb.Tx, r retention.ClaimRequest) (string, []any, error) {
 	if r.Owner == "" {
-		return nil, fmt.Errorf("%w: claim without owner", retention.ErrInvalid)
+		return "", nil, fmt.Errorf("%w: claim without owner", retention.ErrInvalid)
 	}
 	limit := r.Limit
 	if limit <= 0 {
 		limit = 100
 	}
 	if r.IDs != nil && len(r.IDs) == 0 {
-		return nil, nil
+		return "", nil, nil
 	}
 	now := ns(r.Now)
 	var where []string
@@ -405,9 +428,18 @@ func claimTx(ctx context.Context, tx *sqldb.Tx, r retention.ClaimRequest) ([]ret
 	}
 	where = append(where, "((state IN ('active', 'failed', 'pending') AND "+next+") OR (state IN ('claimed', 'deleting') AND lease_until <= ?))")
 	args = append(args, now)
+	return strings.Join(where, " AND ") + fmt.Sprintf(" ORDER BY id LIMIT %d", limit) + tx.Dialect.ForUpdateSkipLocked(), args, nil
+}
+
+// claimTx marks the claimable items of r claimed in tx and returns them in
+// ID order, without journaling them.
+func claimTx(ctx context.Context, tx *sqldb.Tx, r retention.ClaimRequest) ([]retention.Item, error) {
+	where, args, err := claimableQuery(tx, r)
+	if err != nil || where == "" {
+		return nil, err
+	}
 	q := `UPDATE retention_items SET state = 'claimed', owner = ?, lease_until = ?, attempts = attempts + 1
-		WHERE id IN (SELECT id FROM retention_items WHERE ` + strings.Join(where, " AND ") +
-		fmt.Sprintf(" ORDER BY id LIMIT %d", limit) + tx.Dialect.ForUpdateSkipLocked() + ") RETURNING " + itemCols
+		WHERE id IN (SELECT id FROM retention_items WHERE ` + where + ") RETURNING " + itemCols
 	rows, err := tx.Query(ctx, q, append([]any{r.Owner, ns(r.LeaseUntil)}, args...)...)
 	if err != nil {
 		return nil, err
@@ -517,19 +549,20 @@ func insertJournal(ctx context.Context, tx *sqldb.Tx, entries []retention.Journa
 	}, nil)
 }
 
-// updateStates writes the journal-managed fields of items with multi-row
-// UPDATE ... FROM (VALUES ...) statements.
+// updateStates writes the journal-managed fields (and Attempts) of items
+// with multi-row UPDATE ... FROM (VALUES ...) statements.
 func updateStates(ctx context.Context, tx *sqldb.Tx, items []retention.Item) error {
 	return chunked(ctx, tx, len(items), func(k int) string {
 		return `UPDATE retention_items SET state = v.column2, owner = v.column3, lease_until = v.column4,
-			next_attempt_at = v.column5, last_error = v.column6, task = v.column7, deleted_at = v.column8, method = v.column9
-			FROM (VALUES ` + valuesRows(k, "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?)") +
+			next_attempt_at = v.column5, last_error = v.column6, task = v.column7, deleted_at = v.column8, method = v.column9,
+			attempts = v.column10
+			FROM (VALUES ` + valuesRows(k, "(?, ?, ?, CAST(? AS BIGINT), CAST(? AS BIGINT), ?, ?, CAST(? AS BIGINT), ?, CAST(? AS INTEGER))") +
 			") AS v WHERE retention_items.id = v.column1"
 	}, func(off, k int) []any {
-		args := make([]any, 0, 9*k)
+		args := make([]any, 0, 10*k)
 		for _, it := range items[off : off+k] {
 			args = append(args, it.ID, string(it.State), it.Owner, ns(it.LeaseUntil), ns(it.NextAttemptAt), it.LastError, it.Task,
-				ns(it.DeletedAt), string(it.Method))
+				ns(it.DeletedAt), string(it.Method), it.Attempts)
 		}
 		return args
 	}, nil)
