@@ -154,6 +154,22 @@ func scanItem(s scanner) (retention.Item, error) {
 	return it, nil
 }
 
+// managedCols are the columns a journal step reads and writes
+// ([retention.ApplyStep]); RecordBatch reads only these.
+const managedCols = `id, state, attempts, owner, lease_until, next_attempt_at, last_error, task, deleted_at, method`
+
+func scanManaged(s scanner) (retention.Item, error) {
+	var it retention.Item
+	var state, method string
+	var lease, next, deleted int64
+	if err := s.Scan(&it.ID, &state, &it.Attempts, &it.Owner, &lease, &next, &it.LastError, &it.Task, &deleted, &method); err != nil {
+		return it, err
+	}
+	it.LeaseUntil, it.NextAttemptAt, it.DeletedAt = tm(lease), tm(next), tm(deleted)
+	it.State, it.Method = retention.ItemState(state), retention.ErasureMethod(method)
+	return it, nil
+}
+
 func labelsJSON(it retention.Item) (string, error) {
 	if len(it.Labels) == 0 {
 		return "", nil
@@ -594,7 +610,7 @@ func (s *Store) RecordBatch(ctx context.Context, entries []retention.JournalEntr
 		items := make(map[string]*retention.Item, len(ids))
 		// Lock in ID order: chunks in order, each ORDER BY id.
 		err := chunked(ctx, tx, len(ids), func(k int) string {
-			return "SELECT " + itemCols + " FROM retention_items WHERE id IN (" + valuesRows(k, "?") + ") ORDER BY id" + tx.Dialect.ForUpdate()
+			return "SELECT " + managedCols + " FROM retention_items WHERE id IN (" + valuesRows(k, "?") + ") ORDER BY id" + tx.Dialect.ForUpdate()
 		}, func(off, k int) []any {
 			args := make([]any, k)
 			for i, id := range ids[off : off+k] {
@@ -604,7 +620,7 @@ func (s *Store) RecordBatch(ctx context.Context, entries []retention.JournalEntr
 		}, func(rows *sql.Rows) error {
 			defer rows.Close()
 			for rows.Next() {
-				it, err := scanItem(rows)
+				it, err := scanManaged(rows)
 				if err != nil {
 					return err
 				}
