@@ -142,7 +142,10 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 		attrs = append(attrs, audit.String("error", errorKind(err)))
 	}
 	ev.Attrs = attrs
-	if rerr := c.opts.Auditor.Record(context.WithoutCancel(ctx), ev); rerr != nil {
+	if ctx.Done() != nil {
+		ctx = context.WithoutCancel(ctx) // record even when the call was canceled
+	}
+	if rerr := c.opts.Auditor.Record(ctx, ev); rerr != nil {
 		c.log.Error("llm: audit record failed", "action", st.action, "err", rerr)
 	}
 }
