@@ -53,14 +53,19 @@ func TimeoutsFrom(ctx context.Context) Timeouts {
 }
 
 // Response is an HTTP response whose body is guarded by the first-byte and
-// idle timers. Close it.
+// idle timers, if any. Close it.
 type Response struct {
 	*http.Response
-	body *guardedBody
+	body *guardedBody // nil without timers
 }
 
 // Close releases the connection and stops the timers.
-func (r *Response) Close() error { return r.body.Close() }
+func (r *Response) Close() error {
+	if r.body == nil {
+		return r.Body.Close()
+	}
+	return r.body.Close()
+}
 
 // Send sends req with ctx. For a stream it arms the first-byte timer at once
 // and the idle timer after each read, canceling the request with
@@ -83,9 +88,7 @@ func Send(ctx context.Context, hc *http.Client, req *http.Request, stream bool) 
 		if err != nil {
 			return nil, err
 		}
-		g := &guardedBody{rc: resp.Body, ctx: ctx, cancel: func(error) {}}
-		resp.Body = g
-		return &Response{Response: resp, body: g}, nil
+		return &Response{Response: resp}, nil // no timers: the body as it is
 	}
 	actx, cancel := context.WithCancelCause(ctx)
 	g := &guardedBody{ctx: actx, cancel: cancel, idle: t.Idle}
