@@ -41,11 +41,13 @@
 // deleted, failed with a retry time, or pending), so a crashed sweep is
 // resumed by the next one and several instances sharing one PostgreSQL
 // inventory never delete an item twice. It works a batch at a time
-// (Options.BatchSize): one claim, one write of every item's "deleting"
-// step before any deleter runs, the deleter calls by several workers at
-// once (Options.SweepWorkers) while their outcomes are group-committed
-// (one transaction per group when the store implements [BatchRecorder]),
-// then the audit events. A crash can leave an item whose deleter ran still
+// (Options.BatchSize): one claim and one write of every item's "deleting"
+// step before any deleter runs (a single transaction when the store
+// implements [BatchClaimer]), the deleter calls by several workers at once
+// (Options.SweepWorkers) while their outcomes are group-committed (one
+// transaction per group when the store implements [BatchRecorder]), then
+// the audit events. retentionsql implements both: a batch costs SQLite or
+// PostgreSQL a few commits, whatever its size. A crash can leave an item whose deleter ran still
 // journaled "deleting": the next sweep calls its (idempotent) deleter again
 // and journals "deleted" once. Failed items stay tracked and are retried;
 // items past due plus a grace period are reported by [Manager.Overdue].
