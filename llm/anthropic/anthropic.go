@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"iter"
 	"net/http"
-	"strings"
 	"time"
 
-	"github.com/inferlabs/privkit/internal/clock"
 	"github.com/inferlabs/privkit/llm"
 	"github.com/inferlabs/privkit/llm/internal/wire"
 )
@@ -57,14 +55,8 @@ type Options struct {
 // Provider talks to the Anthropic Messages API. Use [New]; it is safe for
 // concurrent use.
 type Provider struct {
-	key   string
-	base  string
-	name  string
-	model string
-	facts llm.Facts
-	hc    *http.Client
-	opts  Options
-	now   func() time.Time
+	w    wire.Base[llm.Facts] // key, URL, name, model, facts, client, caps, clock
+	opts Options
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -72,46 +64,38 @@ var _ llm.Provider = (*Provider)(nil)
 // New returns a provider that authenticates with apiKey (the x-api-key
 // header).
 func New(apiKey string, opts *Options) *Provider {
-	p := &Provider{key: apiKey}
+	p := &Provider{}
 	if opts != nil {
 		p.opts = *opts
 	}
-	p.base = strings.TrimRight(p.opts.BaseURL, "/")
-	if p.base == "" {
-		p.base = DefaultBaseURL
-	}
-	p.name = p.opts.Name
-	if p.name == "" {
-		p.name = "anthropic"
-	}
-	p.model = p.opts.Model
-	if p.model == "" {
-		p.model = DefaultModel
-	}
-	switch {
-	case p.opts.Facts != nil:
-		p.facts = *p.opts.Facts
-	case p.base == DefaultBaseURL:
-		p.facts = DefaultFacts()
-	default:
-		p.facts = llm.UnknownFacts(p.name)
-	}
-	p.hc = p.opts.HTTPClient
-	if p.hc == nil {
-		p.hc = http.DefaultClient
-	}
-	p.now = clock.NowFunc(p.opts.Now)
+	p.w = wire.NewBase(wire.Config[llm.Facts]{
+		Label:            "anthropic.Provider",
+		Key:              apiKey,
+		BaseURL:          p.opts.BaseURL,
+		DefaultBaseURL:   DefaultBaseURL,
+		Name:             p.opts.Name,
+		DefaultName:      "anthropic",
+		Model:            p.opts.Model,
+		DefaultModel:     DefaultModel,
+		Facts:            p.opts.Facts,
+		OfficialFacts:    DefaultFacts,
+		OtherFacts:       llm.UnknownFacts,
+		HTTPClient:       p.opts.HTTPClient,
+		MaxResponseBytes: p.opts.MaxResponseBytes,
+		MaxStreamBytes:   p.opts.MaxStreamBytes,
+		Now:              p.opts.Now,
+	})
 	return p
 }
 
 // Name returns the provider's name.
-func (p *Provider) Name() string { return p.name }
+func (p *Provider) Name() string { return p.w.Name }
 
 // Facts returns the provider's data-policy facts.
-func (p *Provider) Facts() llm.Facts { return p.facts }
+func (p *Provider) Facts() llm.Facts { return p.w.Facts }
 
 // String returns the provider's name and base URL, never the key.
-func (p *Provider) String() string { return "anthropic.Provider{" + p.name + " " + p.base + "}" }
+func (p *Provider) String() string { return p.w.String() }
 
 // GoString is String, so that %#v never prints the key either.
 func (p *Provider) GoString() string { return p.String() }
@@ -122,21 +106,21 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := wire.Send(ctx, p.hc, hreq, false)
+	resp, err := wire.Send(ctx, p.w.HC, hreq, false)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	defer resp.Close()
 	body, err := wire.ReadBodySized(resp.Body, p.opts.MaxResponseBytes, resp.ContentLength)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, p.apiError(resp.Response, body)
 	}
 	out, err := ParseResponse(body)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	return out, nil
 }
@@ -149,16 +133,16 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 			yield(llm.Chunk{}, err)
 			return
 		}
-		resp, err := wire.Send(ctx, p.hc, hreq, true)
+		resp, err := wire.Send(ctx, p.w.HC, hreq, true)
 		if err != nil {
-			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.w.Name, err))
 			return
 		}
 		defer resp.Close()
 		if resp.StatusCode != http.StatusOK {
 			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
 			if err != nil {
-				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.name, resp.StatusCode, err))
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.w.Name, resp.StatusCode, err))
 				return
 			}
 			yield(llm.Chunk{}, p.apiError(resp.Response, body))
@@ -169,7 +153,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 			// some servers send with status 200.
 			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
 			if err != nil {
-				yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.w.Name, err))
 				return
 			}
 			if ae := p.apiError(resp.Response, body); ae.Type != "" || ae.Code != "" || ae.Message != "" {
@@ -177,17 +161,17 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 				yield(llm.Chunk{}, ae)
 				return
 			}
-			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w: JSON body instead of an event stream", p.name, wire.ErrMalformed))
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w: JSON body instead of an event stream", p.w.Name, wire.ErrMalformed))
 			return
 		}
 		r := wire.LimitStream(resp.Body, p.opts.MaxStreamBytes)
 		err = DecodeStream(r, int(p.opts.MaxResponseBytes), func(ch llm.Chunk) bool { return yield(ch, nil) })
 		if err != nil {
 			if ae, ok := err.(*llm.APIError); ok {
-				ae.Provider = p.name
+				ae.Provider = p.w.Name
 				ae.RequestID = resp.Header.Get("Request-Id")
 			} else {
-				err = fmt.Errorf("llm: %s: %w", p.name, err)
+				err = fmt.Errorf("llm: %s: %w", p.w.Name, err)
 			}
 			yield(llm.Chunk{}, err)
 		}
@@ -195,21 +179,21 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 }
 
 func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
-	body, err := EncodeRequest(req, p.model, stream)
+	body, err := EncodeRequest(req, p.w.Model, stream)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/messages", bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.w.BaseURL+"/messages", bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: bad base url: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: bad base url: %w", p.w.Name, err)
 	}
 	hreq.Header.Set("Content-Type", "application/json")
 	hreq.Header.Set("Anthropic-Version", APIVersion)
 	if stream {
 		hreq.Header.Set("Accept", "text/event-stream")
 	}
-	if p.key != "" {
-		hreq.Header.Set("X-Api-Key", p.key)
+	if p.w.Key != "" {
+		hreq.Header.Set("X-Api-Key", p.w.Key)
 	}
 	return hreq, nil
 }
@@ -217,7 +201,7 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 // apiError turns an error response into an *llm.APIError.
 func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
 	e := &llm.APIError{
-		Provider:   p.name,
+		Provider:   p.w.Name,
 		StatusCode: resp.StatusCode,
 		RequestID:  resp.Header.Get("Request-Id"),
 		Retryable:  wire.RetryableStatus(resp.StatusCode),
@@ -229,7 +213,7 @@ func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
 			e.RequestID = env.RequestID
 		}
 	}
-	if d, ok := wire.RetryAfter(resp.Header, p.now()); ok {
+	if d, ok := wire.RetryAfter(resp.Header, p.w.Now()); ok {
 		e.RetryAfter = d
 	}
 	if v, set := wire.ShouldRetry(resp.Header); set && e.Code != spendLimit {

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/inferlabs/privkit/internal/clock"
 	"github.com/inferlabs/privkit/llm"
 	"github.com/inferlabs/privkit/llm/internal/wire"
 )
@@ -57,60 +56,49 @@ type Options struct {
 // streamGenerateContent?alt=sse), authenticating with the x-goog-api-key
 // header. Use [New]; it is safe for concurrent use.
 type Provider struct {
-	key   string
-	base  string
-	name  string
-	model string
-	facts llm.Facts
-	hc    *http.Client
-	opts  Options
-	now   func() time.Time
+	w    wire.Base[llm.Facts] // key, URL, name, model, facts, client, caps, clock
+	opts Options
 }
 
 var _ llm.Provider = (*Provider)(nil)
 
 // New returns a provider that authenticates with apiKey.
 func New(apiKey string, opts *Options) *Provider {
-	p := &Provider{key: apiKey}
+	p := &Provider{}
 	if opts != nil {
 		p.opts = *opts
 	}
-	p.base = strings.TrimRight(p.opts.BaseURL, "/")
-	if p.base == "" {
-		p.base = DefaultBaseURL
+	official := FreeFacts
+	if p.opts.Paid {
+		official = PaidFacts
 	}
-	p.name = p.opts.Name
-	if p.name == "" {
-		p.name = "gemini"
-	}
-	p.model = p.opts.Model
-	if p.model == "" {
-		p.model = DefaultModel
-	}
-	switch {
-	case p.opts.Facts != nil:
-		p.facts = *p.opts.Facts
-	case p.opts.Paid:
-		p.facts = PaidFacts()
-	default:
-		p.facts = FreeFacts()
-	}
-	p.hc = p.opts.HTTPClient
-	if p.hc == nil {
-		p.hc = http.DefaultClient
-	}
-	p.now = clock.NowFunc(p.opts.Now)
+	p.w = wire.NewBase(wire.Config[llm.Facts]{
+		Label:            "gemini.Provider",
+		Key:              apiKey,
+		BaseURL:          p.opts.BaseURL,
+		DefaultBaseURL:   DefaultBaseURL,
+		Name:             p.opts.Name,
+		DefaultName:      "gemini",
+		Model:            p.opts.Model,
+		DefaultModel:     DefaultModel,
+		Facts:            p.opts.Facts,
+		OfficialFacts:    official,
+		HTTPClient:       p.opts.HTTPClient,
+		MaxResponseBytes: p.opts.MaxResponseBytes,
+		MaxStreamBytes:   p.opts.MaxStreamBytes,
+		Now:              p.opts.Now,
+	})
 	return p
 }
 
 // Name returns the provider's name.
-func (p *Provider) Name() string { return p.name }
+func (p *Provider) Name() string { return p.w.Name }
 
 // Facts returns the provider's data-policy facts.
-func (p *Provider) Facts() llm.Facts { return p.facts }
+func (p *Provider) Facts() llm.Facts { return p.w.Facts }
 
 // String returns the provider's name and base URL, never the key.
-func (p *Provider) String() string { return "gemini.Provider{" + p.name + " " + p.base + "}" }
+func (p *Provider) String() string { return p.w.String() }
 
 // GoString is String, so that %#v never prints the key either.
 func (p *Provider) GoString() string { return p.String() }
@@ -121,14 +109,14 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := wire.Send(ctx, p.hc, hreq, false)
+	resp, err := wire.Send(ctx, p.w.HC, hreq, false)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	defer resp.Close()
 	body, err := wire.ReadBodySized(resp.Body, p.opts.MaxResponseBytes, resp.ContentLength)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, p.apiError(resp.Response, body)
@@ -136,10 +124,10 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	out, err := ParseResponse(body)
 	if err != nil {
 		if ae, ok := err.(*llm.APIError); ok {
-			ae.Provider = p.name
+			ae.Provider = p.w.Name
 			return nil, ae
 		}
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	return out, nil
 }
@@ -152,16 +140,16 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 			yield(llm.Chunk{}, err)
 			return
 		}
-		resp, err := wire.Send(ctx, p.hc, hreq, true)
+		resp, err := wire.Send(ctx, p.w.HC, hreq, true)
 		if err != nil {
-			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.w.Name, err))
 			return
 		}
 		defer resp.Close()
 		if resp.StatusCode != http.StatusOK {
 			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
 			if err != nil {
-				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.name, resp.StatusCode, err))
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.w.Name, resp.StatusCode, err))
 				return
 			}
 			yield(llm.Chunk{}, p.apiError(resp.Response, body))
@@ -172,7 +160,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 			// some servers send with status 200.
 			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
 			if err != nil {
-				yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.w.Name, err))
 				return
 			}
 			if ae := p.apiError(resp.Response, body); ae.Type != "" || ae.Code != "" || ae.Message != "" {
@@ -180,16 +168,16 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 				yield(llm.Chunk{}, ae)
 				return
 			}
-			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w: JSON body instead of an event stream", p.name, wire.ErrMalformed))
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w: JSON body instead of an event stream", p.w.Name, wire.ErrMalformed))
 			return
 		}
 		r := wire.LimitStream(resp.Body, p.opts.MaxStreamBytes)
 		err = DecodeStream(r, int(p.opts.MaxResponseBytes), func(ch llm.Chunk) bool { return yield(ch, nil) })
 		if err != nil {
 			if ae, ok := err.(*llm.APIError); ok {
-				ae.Provider = p.name
+				ae.Provider = p.w.Name
 			} else {
-				err = fmt.Errorf("llm: %s: %w", p.name, err)
+				err = fmt.Errorf("llm: %s: %w", p.w.Name, err)
 			}
 			yield(llm.Chunk{}, err)
 		}
@@ -199,14 +187,14 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
 	body, err := EncodeRequest(req)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	model := req.Model
 	if model == "" {
-		model = p.model
+		model = p.w.Model
 	}
 	model = strings.TrimPrefix(model, "models/")
-	u := p.base + "/models/" + url.PathEscape(model)
+	u := p.w.BaseURL + "/models/" + url.PathEscape(model)
 	if stream {
 		u += ":streamGenerateContent?alt=sse"
 	} else {
@@ -214,23 +202,23 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 	}
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: bad base url: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: bad base url: %w", p.w.Name, err)
 	}
 	hreq.Header.Set("Content-Type", "application/json")
-	if p.key != "" {
-		hreq.Header.Set("x-goog-api-key", p.key)
+	if p.w.Key != "" {
+		hreq.Header.Set("x-goog-api-key", p.w.Key)
 	}
 	return hreq, nil
 }
 
 // apiError turns an error response into an *llm.APIError.
 func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
-	e := &llm.APIError{Provider: p.name, StatusCode: resp.StatusCode, Retryable: wire.RetryableStatus(resp.StatusCode)}
+	e := &llm.APIError{Provider: p.w.Name, StatusCode: resp.StatusCode, Retryable: wire.RetryableStatus(resp.StatusCode)}
 	var env errorEnvelope
 	if json.Unmarshal(body, &env) == nil && env.Error != nil {
 		env.Error.fill(e)
 	}
-	if d, ok := wire.RetryAfter(resp.Header, p.now()); ok && e.RetryAfter == 0 {
+	if d, ok := wire.RetryAfter(resp.Header, p.w.Now()); ok && e.RetryAfter == 0 {
 		e.RetryAfter = d
 	}
 	if v, set := wire.ShouldRetry(resp.Header); set && !env.Error.perDay() {

@@ -8,10 +8,8 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
-	"github.com/inferlabs/privkit/internal/clock"
 	"github.com/inferlabs/privkit/llm"
 	"github.com/inferlabs/privkit/llm/internal/wire"
 )
@@ -64,14 +62,8 @@ type Options struct {
 // distillation, and asks streams to report usage. Use [New]; it is safe for
 // concurrent use.
 type Provider struct {
-	key   string
-	base  string
-	name  string
-	model string
-	facts llm.Facts
-	hc    *http.Client
-	opts  Options
-	now   func() time.Time
+	w    wire.Base[llm.Facts] // key, URL, name, model, facts, client, caps, clock
+	opts Options
 
 	// url and header are the parsed endpoint and the fixed headers of a
 	// non-streamed request, built once; url is nil when the base URL does
@@ -85,36 +77,28 @@ var _ llm.Provider = (*Provider)(nil)
 // New returns a provider that authenticates with apiKey (sent as a Bearer
 // token; empty sends none, for local servers).
 func New(apiKey string, opts *Options) *Provider {
-	p := &Provider{key: apiKey}
+	p := &Provider{}
 	if opts != nil {
 		p.opts = *opts
 	}
-	p.base = strings.TrimRight(p.opts.BaseURL, "/")
-	if p.base == "" {
-		p.base = DefaultBaseURL
-	}
-	p.name = p.opts.Name
-	if p.name == "" {
-		p.name = "openai"
-	}
-	p.model = p.opts.Model
-	if p.model == "" {
-		p.model = DefaultModel
-	}
-	switch {
-	case p.opts.Facts != nil:
-		p.facts = *p.opts.Facts
-	case p.base == DefaultBaseURL:
-		p.facts = DefaultFacts()
-	default:
-		p.facts = llm.UnknownFacts(p.name)
-	}
-	p.hc = p.opts.HTTPClient
-	if p.hc == nil {
-		p.hc = http.DefaultClient
-	}
-	p.now = clock.NowFunc(p.opts.Now)
-	if u, err := url.Parse(p.base + "/chat/completions"); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+	p.w = wire.NewBase(wire.Config[llm.Facts]{
+		Label:            "openai.Provider",
+		Key:              apiKey,
+		BaseURL:          p.opts.BaseURL,
+		DefaultBaseURL:   DefaultBaseURL,
+		Name:             p.opts.Name,
+		DefaultName:      "openai",
+		Model:            p.opts.Model,
+		DefaultModel:     DefaultModel,
+		Facts:            p.opts.Facts,
+		OfficialFacts:    DefaultFacts,
+		OtherFacts:       llm.UnknownFacts,
+		HTTPClient:       p.opts.HTTPClient,
+		MaxResponseBytes: p.opts.MaxResponseBytes,
+		MaxStreamBytes:   p.opts.MaxStreamBytes,
+		Now:              p.opts.Now,
+	})
+	if u, err := url.Parse(p.w.BaseURL + "/chat/completions"); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
 		p.url = u
 	}
 	p.header = p.headers(false)
@@ -129,8 +113,8 @@ func (p *Provider) headers(stream bool) http.Header {
 	if stream {
 		h["Accept"] = one("text/event-stream")
 	}
-	if p.key != "" {
-		h["Authorization"] = one("Bearer " + p.key)
+	if p.w.Key != "" {
+		h["Authorization"] = one("Bearer " + p.w.Key)
 	}
 	if p.opts.Organization != "" {
 		h["Openai-Organization"] = one(p.opts.Organization)
@@ -142,13 +126,13 @@ func (p *Provider) headers(stream bool) http.Header {
 }
 
 // Name returns the provider's name.
-func (p *Provider) Name() string { return p.name }
+func (p *Provider) Name() string { return p.w.Name }
 
 // Facts returns the provider's data-policy facts.
-func (p *Provider) Facts() llm.Facts { return p.facts }
+func (p *Provider) Facts() llm.Facts { return p.w.Facts }
 
 // String returns the provider's name and base URL, never the key.
-func (p *Provider) String() string { return "openai.Provider{" + p.name + " " + p.base + "}" }
+func (p *Provider) String() string { return p.w.String() }
 
 // GoString is String, so that %#v never prints the key either.
 func (p *Provider) GoString() string { return p.String() }
@@ -159,21 +143,21 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := wire.Send(ctx, p.hc, hreq, false)
+	resp, err := wire.Send(ctx, p.w.HC, hreq, false)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	defer resp.Close()
 	body, err := wire.ReadBodySized(resp.Body, p.opts.MaxResponseBytes, resp.ContentLength)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, p.apiError(resp.Response, body)
 	}
 	out, err := ParseResponse(body)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	return out, nil
 }
@@ -186,16 +170,16 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 			yield(llm.Chunk{}, err)
 			return
 		}
-		resp, err := wire.Send(ctx, p.hc, hreq, true)
+		resp, err := wire.Send(ctx, p.w.HC, hreq, true)
 		if err != nil {
-			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.w.Name, err))
 			return
 		}
 		defer resp.Close()
 		if resp.StatusCode != http.StatusOK {
 			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
 			if err != nil {
-				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.name, resp.StatusCode, err))
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.w.Name, resp.StatusCode, err))
 				return
 			}
 			yield(llm.Chunk{}, p.apiError(resp.Response, body))
@@ -206,7 +190,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 			// some servers send with status 200.
 			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
 			if err != nil {
-				yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.name, err))
+				yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.w.Name, err))
 				return
 			}
 			if ae := p.apiError(resp.Response, body); ae.Type != "" || ae.Code != "" || ae.Message != "" {
@@ -215,17 +199,17 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 				yield(llm.Chunk{}, ae)
 				return
 			}
-			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w: JSON body instead of an event stream", p.name, wire.ErrMalformed))
+			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w: JSON body instead of an event stream", p.w.Name, wire.ErrMalformed))
 			return
 		}
 		r := wire.LimitStream(resp.Body, p.opts.MaxStreamBytes)
 		err = DecodeStream(r, int(p.opts.MaxResponseBytes), func(ch llm.Chunk) bool { return yield(ch, nil) })
 		if err != nil {
 			if ae, ok := err.(*llm.APIError); ok {
-				ae.Provider = p.name
+				ae.Provider = p.w.Name
 				ae.RequestID = resp.Header.Get("X-Request-Id")
 			} else {
-				err = fmt.Errorf("llm: %s: %w", p.name, err)
+				err = fmt.Errorf("llm: %s: %w", p.w.Name, err)
 			}
 			yield(llm.Chunk{}, err)
 		}
@@ -233,14 +217,14 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 }
 
 func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
-	body, err := encodeRequest(req, p.model, stream, p.opts.LegacyMaxTokens)
+	body, err := encodeRequest(req, p.w.Model, stream, p.opts.LegacyMaxTokens)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	if p.url == nil || stream {
-		hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/chat/completions", bytes.NewReader(body))
+		hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.w.BaseURL+"/chat/completions", bytes.NewReader(body))
 		if err != nil {
-			return nil, fmt.Errorf("llm: %s: bad base url: %w", p.name, err)
+			return nil, fmt.Errorf("llm: %s: bad base url: %w", p.w.Name, err)
 		}
 		hreq.Header = p.headers(stream)
 		return hreq, nil
@@ -250,7 +234,7 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 	// parses at once) and the parsed one is set after.
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.name, err)
+		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
 	}
 	*hreq.URL = *p.url // into the URL NewRequestWithContext allocated
 	hreq.Host = hreq.URL.Host
@@ -263,7 +247,7 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 // apiError turns an error response into an *llm.APIError.
 func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
 	e := &llm.APIError{
-		Provider:   p.name,
+		Provider:   p.w.Name,
 		StatusCode: resp.StatusCode,
 		RequestID:  resp.Header.Get("X-Request-Id"),
 		Retryable:  wire.RetryableStatus(resp.StatusCode),
@@ -272,7 +256,7 @@ func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
 	if json.Unmarshal(body, &env) == nil && env.Error != nil {
 		e.Type, e.Code, e.Message = env.Error.Type, codeString(env.Error.Code), wire.Truncate(env.Error.Message, 512)
 	}
-	if d, ok := wire.RetryAfter(resp.Header, p.now()); ok {
+	if d, ok := wire.RetryAfter(resp.Header, p.w.Now()); ok {
 		e.RetryAfter = d
 	}
 	if v, set := wire.ShouldRetry(resp.Header); set {
