@@ -106,17 +106,12 @@ func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, e
 	if err != nil {
 		return nil, err
 	}
-	resp, err := wire.Send(ctx, p.w.HC, hreq, false)
+	resp, body, err := p.w.Call(ctx, hreq)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
-	}
-	defer resp.Close()
-	body, err := wire.ReadBodySized(resp.Body, p.opts.MaxResponseBytes, resp.ContentLength)
-	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, p.apiError(resp.Response, body)
+		return nil, p.apiError(resp, body)
 	}
 	out, err := ParseResponse(body)
 	if err != nil {
@@ -133,39 +128,13 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 			yield(llm.Chunk{}, err)
 			return
 		}
-		resp, err := wire.Send(ctx, p.w.HC, hreq, true)
+		resp, r, err := p.w.OpenStream(ctx, hreq, p.streamError)
 		if err != nil {
-			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.w.Name, err))
+			yield(llm.Chunk{}, err)
 			return
 		}
 		defer resp.Close()
-		if resp.StatusCode != http.StatusOK {
-			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
-			if err != nil {
-				yield(llm.Chunk{}, fmt.Errorf("llm: %s: status %d: %w", p.w.Name, resp.StatusCode, err))
-				return
-			}
-			yield(llm.Chunk{}, p.apiError(resp.Response, body))
-			return
-		}
-		if wire.IsJSON(resp.Header) {
-			// A JSON body where a stream was asked for: an error object
-			// some servers send with status 200.
-			body, err := wire.ReadBody(resp.Body, p.opts.MaxResponseBytes)
-			if err != nil {
-				yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w", p.w.Name, err))
-				return
-			}
-			if ae := p.apiError(resp.Response, body); ae.Type != "" || ae.Code != "" || ae.Message != "" {
-				ae.InStream = true
-				yield(llm.Chunk{}, ae)
-				return
-			}
-			yield(llm.Chunk{}, fmt.Errorf("llm: %s: %w: JSON body instead of an event stream", p.w.Name, wire.ErrMalformed))
-			return
-		}
-		r := wire.LimitStream(resp.Body, p.opts.MaxStreamBytes)
-		err = DecodeStream(r, int(p.opts.MaxResponseBytes), func(ch llm.Chunk) bool { return yield(ch, nil) })
+		err = DecodeStream(r, int(p.w.MaxBody), func(ch llm.Chunk) bool { return yield(ch, nil) })
 		if err != nil {
 			if ae, ok := err.(*llm.APIError); ok {
 				ae.Provider = p.w.Name
@@ -196,6 +165,21 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 		hreq.Header.Set("X-Api-Key", p.w.Key)
 	}
 	return hreq, nil
+}
+
+// streamError is the error of a streaming request answered with body: the
+// API's error or, for a JSON body with status 200 (inStream), that error
+// when the body holds one and nil when it does not.
+func (p *Provider) streamError(resp *http.Response, body []byte, inStream bool) error {
+	ae := p.apiError(resp, body)
+	if !inStream {
+		return ae
+	}
+	if ae.Type == "" && ae.Code == "" && ae.Message == "" {
+		return nil
+	}
+	ae.InStream = true
+	return ae
 }
 
 // apiError turns an error response into an *llm.APIError.

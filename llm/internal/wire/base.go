@@ -1,7 +1,9 @@
 package wire
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -94,4 +96,55 @@ func (b *Base[F]) String() string { return b.label + "{" + b.Name + " " + b.Base
 // Wrap returns err prefixed "llm: <name>: ".
 func (b *Base[F]) Wrap(err error) error {
 	return fmt.Errorf("llm: %s: %w", b.Name, err)
+}
+
+// Call sends a non-streamed request and reads its body, at most MaxBody
+// bytes. It returns the response, whose body is read and closed, and the
+// body; the caller checks the status. Errors come wrapped with the
+// provider's name.
+func (b *Base[F]) Call(ctx context.Context, hreq *http.Request) (*http.Response, []byte, error) {
+	resp, err := Send(ctx, b.HC, hreq, false)
+	if err != nil {
+		return nil, nil, b.Wrap(err)
+	}
+	defer resp.Close()
+	body, err := ReadBodySized(resp.Body, b.MaxBody, resp.ContentLength)
+	if err != nil {
+		return nil, nil, b.Wrap(err)
+	}
+	return resp.Response, body, nil
+}
+
+// OpenStream sends a streaming request. On success it returns the response,
+// which the caller closes, and its body limited to MaxStream bytes.
+// Otherwise it returns an error: the transport's, wrapped with the
+// provider's name; for a status other than 200, apiErr(resp, body, false);
+// for a JSON body with status 200 (an error object some servers send where
+// a stream was asked for), apiErr(resp, body, true), or ErrMalformed when
+// that returns nil.
+func (b *Base[F]) OpenStream(ctx context.Context, hreq *http.Request, apiErr func(resp *http.Response, body []byte, inStream bool) error) (*Response, io.Reader, error) {
+	resp, err := Send(ctx, b.HC, hreq, true)
+	if err != nil {
+		return nil, nil, b.Wrap(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Close()
+		body, err := ReadBody(resp.Body, b.MaxBody)
+		if err != nil {
+			return nil, nil, fmt.Errorf("llm: %s: status %d: %w", b.Name, resp.StatusCode, err)
+		}
+		return nil, nil, apiErr(resp.Response, body, false)
+	}
+	if IsJSON(resp.Header) {
+		defer resp.Close()
+		body, err := ReadBody(resp.Body, b.MaxBody)
+		if err != nil {
+			return nil, nil, b.Wrap(err)
+		}
+		if err := apiErr(resp.Response, body, true); err != nil {
+			return nil, nil, err
+		}
+		return nil, nil, fmt.Errorf("llm: %s: %w: JSON body instead of an event stream", b.Name, ErrMalformed)
+	}
+	return resp, LimitStream(resp.Body, b.MaxStream), nil
 }

@@ -1,12 +1,17 @@
 package wire
 
 import (
+	"context"
+	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestNewBase(t *testing.T) {
@@ -52,4 +57,89 @@ func TestNewBase(t *testing.T) {
 	assert.Equal(t, fixed, b.Now())
 	assert.Equal(t, "x.Provider{n http://h}", b.String())
 	assert.False(t, strings.Contains(b.String(), "sk-secret"), "String never prints the key")
+}
+
+var errAPI = errors.New("api error")
+
+func TestBaseCallAndOpenStream(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/ok":
+			w.Header().Set("Content-Type", "text/event-stream")
+			_, _ = io.WriteString(w, "data: hello\n\n")
+		case "/big":
+			_, _ = io.WriteString(w, strings.Repeat("x", 64))
+		case "/fail":
+			w.WriteHeader(http.StatusTooManyRequests)
+			_, _ = io.WriteString(w, `{"error":"slow down"}`)
+		case "/json-error":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{"error":"boom"}`)
+		case "/json-plain":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, `{}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	b := NewBase(Config[string]{Name: "fake", BaseURL: srv.URL, MaxResponseBytes: 32, MaxStreamBytes: 8})
+	req := func(path string) *http.Request {
+		r, err := http.NewRequest(http.MethodPost, srv.URL+path, nil)
+		require.NoError(t, err)
+		return r
+	}
+	ctx := context.Background()
+	var gotBody string
+	var gotInStream bool
+	apiErr := func(resp *http.Response, body []byte, inStream bool) error {
+		gotBody, gotInStream = string(body), inStream
+		if inStream && !strings.Contains(gotBody, "error") {
+			return nil
+		}
+		return errAPI
+	}
+
+	t.Run("Call returns status and body", func(t *testing.T) {
+		resp, body, err := b.Call(ctx, req("/fail"))
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		assert.Equal(t, `{"error":"slow down"}`, string(body))
+	})
+	t.Run("Call caps the body", func(t *testing.T) {
+		_, _, err := b.Call(ctx, req("/big"))
+		require.ErrorIs(t, err, ErrTooLarge)
+		assert.True(t, strings.HasPrefix(err.Error(), "llm: fake: "), err.Error())
+	})
+	t.Run("OpenStream limits the stream", func(t *testing.T) {
+		resp, r, err := b.OpenStream(ctx, req("/ok"), apiErr)
+		require.NoError(t, err)
+		defer resp.Close()
+		_, err = io.ReadAll(r)
+		require.ErrorIs(t, err, ErrTooLarge, "14 bytes over a cap of 8")
+	})
+	t.Run("OpenStream status error", func(t *testing.T) {
+		_, _, err := b.OpenStream(ctx, req("/fail"), apiErr)
+		require.ErrorIs(t, err, errAPI)
+		assert.False(t, gotInStream)
+		assert.Equal(t, `{"error":"slow down"}`, gotBody)
+	})
+	t.Run("OpenStream JSON error with status 200", func(t *testing.T) {
+		_, _, err := b.OpenStream(ctx, req("/json-error"), apiErr)
+		require.ErrorIs(t, err, errAPI)
+		assert.True(t, gotInStream)
+	})
+	t.Run("OpenStream JSON without an error is malformed", func(t *testing.T) {
+		_, _, err := b.OpenStream(ctx, req("/json-plain"), apiErr)
+		require.ErrorIs(t, err, ErrMalformed)
+		assert.Equal(t, "llm: fake: llm: malformed provider response: JSON body instead of an event stream", err.Error())
+	})
+	t.Run("transport error wrapped", func(t *testing.T) {
+		cctx, cancel := context.WithCancel(ctx)
+		cancel()
+		_, _, err := b.OpenStream(cctx, req("/ok"), apiErr)
+		require.ErrorIs(t, err, context.Canceled)
+		_, _, err = b.Call(cctx, req("/ok"))
+		require.ErrorIs(t, err, context.Canceled)
+		assert.True(t, strings.HasPrefix(err.Error(), "llm: fake: "), err.Error())
+	})
 }
