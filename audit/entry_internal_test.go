@@ -3,6 +3,7 @@ package audit
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,10 +170,30 @@ func TestPlainASCII(t *testing.T) {
 				require.Equal(t, 16, n, "all-printable input is consumed")
 			}
 			require.Equal(t, n, plainASCII(string(b)))
-			if quickText(string(b)) {
+			if quickText(string(b), MaxFieldLen) {
 				require.Empty(t, checkText(string(b), MaxFieldLen), "quickText accepts only what checkText accepts")
 			}
-			require.Equal(t, printable(byte(c)), quickText(string(b)))
+			require.Equal(t, printable(byte(c)), quickText(string(b), MaxFieldLen))
+		}
+	}
+}
+
+// TestQuickText checks the word-at-a-time printable-ASCII test against the
+// plain definition for every byte value at every position of strings of
+// every length up to 20 (short strings take other paths than long ones),
+// and the length limit.
+func TestQuickText(t *testing.T) {
+	t.Parallel()
+	printable := func(c byte) bool { return c >= 0x20 && c < 0x7f }
+	for n := range 21 {
+		require.True(t, quickText(strings.Repeat("a", n), MaxFieldLen), "length %d", n)
+		require.Equal(t, n <= 10, quickText(strings.Repeat("a", n), 10), "length %d, limit 10", n)
+		for pos := range n {
+			for c := range 256 {
+				b := bytes.Repeat([]byte("~"), n)
+				b[pos] = byte(c)
+				require.Equal(t, printable(byte(c)), quickText(string(b), MaxFieldLen), "byte %#x at %d of %d", c, pos, n)
+			}
 		}
 	}
 }
