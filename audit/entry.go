@@ -65,9 +65,15 @@ func appendLeaf(buf []byte, index uint64, prev tlog.Hash, ev *Event) ([]byte, er
 	buf = binary.BigEndian.AppendUint64(buf, index)
 	buf = append(buf, prev[:]...)
 	buf = binary.BigEndian.AppendUint64(buf, uint64(ev.Time.UnixNano()))
-	for _, s := range [...]string{ev.Actor, ev.OnBehalfOf, ev.Action, ev.Resource, ev.Subject, ev.Purpose, string(ev.Outcome), ev.Service, ev.IP} {
-		buf = appendString(buf, s)
-	}
+	buf = appendString(buf, ev.Actor)
+	buf = appendString(buf, ev.OnBehalfOf)
+	buf = appendString(buf, ev.Action)
+	buf = appendString(buf, ev.Resource)
+	buf = appendString(buf, ev.Subject)
+	buf = appendString(buf, ev.Purpose)
+	buf = appendString(buf, string(ev.Outcome))
+	buf = appendString(buf, ev.Service)
+	buf = appendString(buf, ev.IP)
 	buf = append(buf, byte(len(ev.Attrs)))
 	for _, a := range ev.Attrs {
 		buf = appendString(buf, a.Key)

@@ -68,17 +68,14 @@ func (c *chunked[T]) span(i, n int) []T {
 	return out
 }
 
-func (c *chunked[T]) append(vs ...T) {
-	for len(vs) > 0 {
-		if c.n%chunkSize == 0 {
-			c.chunks = append(c.chunks, make([]T, 0, chunkSize))
-		}
-		last := &c.chunks[len(c.chunks)-1]
-		k := min(len(vs), chunkSize-len(*last))
-		*last = append(*last, vs[:k]...)
-		c.n += k
-		vs = vs[k:]
+// add appends one element.
+func (c *chunked[T]) add(v T) {
+	if c.n%chunkSize == 0 {
+		c.chunks = append(c.chunks, make([]T, 0, chunkSize))
 	}
+	last := &c.chunks[len(c.chunks)-1]
+	*last = append(*last, v)
+	c.n++
 }
 
 var (
@@ -118,7 +115,9 @@ func (m *MemoryStore) Append(ctx context.Context, fn AppendFunc) error {
 	}
 	for i := range recs {
 		r := &recs[i]
-		m.hashes.append(r.Hashes...)
+		for _, h := range r.Hashes {
+			m.hashes.add(h)
+		}
 		n := len(r.Data)
 		if len(m.arena) == 0 || cap(m.arena[len(m.arena)-1])-len(m.arena[len(m.arena)-1]) < n {
 			m.arena = append(m.arena, make([]byte, 0, arenaChunk))
@@ -126,7 +125,7 @@ func (m *MemoryStore) Append(ctx context.Context, fn AppendFunc) error {
 		ch := &m.arena[len(m.arena)-1]
 		off := len(*ch)
 		*ch = append(*ch, r.Data...)
-		m.records.append(memRecord{chunk: uint32(len(m.arena) - 1), off: uint32(off), n: uint32(n), time: r.Time.UnixNano()})
+		m.records.add(memRecord{chunk: uint32(len(m.arena) - 1), off: uint32(off), n: uint32(n), time: r.Time.UnixNano()})
 	}
 	return nil
 }
