@@ -9,9 +9,11 @@ import (
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/aead/aesgcm"
+	"github.com/tink-crypto/tink-go/v2/insecuresecretdataaccess"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
 	"github.com/tink-crypto/tink-go/v2/streamingaead/aesgcmhkdf"
+	streamsubtle "github.com/tink-crypto/tink-go/v2/streamingaead/subtle"
 	"github.com/tink-crypto/tink-go/v2/tink"
 
 	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
@@ -26,6 +28,11 @@ type sourceKeys struct {
 	stream    *keyset.Handle
 	aead      tink.AEAD
 	streaming tink.StreamingAEAD
+	// streamOpen opens streams: Tink's primitive of the only stream key
+	// when there is one, which spares the keyset wrapper's trial decryption
+	// (it copies the first segment aside to retry it under each key), or
+	// streaming itself when the keyset holds several keys.
+	streamOpen tink.StreamingAEAD
 	// primaryPrefix is the Tink output prefix of the record primary key:
 	// ciphertexts starting with it need no re-encryption.
 	primaryPrefix [5]byte
@@ -56,6 +63,7 @@ func newSourceKeys(record, stream *keyset.Handle, version int64) (*sourceKeys, e
 			copy(sk.primaryPrefix[:], k.OutputPrefix())
 		}
 	}
+	var only *aesgcmhkdf.Key
 	for i := 0; i < stream.Len(); i++ {
 		e, err := stream.Entry(i)
 		if err != nil {
@@ -65,6 +73,9 @@ func newSourceKeys(record, stream *keyset.Handle, version int64) (*sourceKeys, e
 		if !ok || k.Parameters().(*aesgcmhkdf.Parameters).KeySizeInBytes() != 32 {
 			return nil, errors.New("stream keyset holds a key that is not AES-256-GCM-HKDF")
 		}
+		if stream.Len() == 1 && e.KeyStatus() == keyset.Enabled {
+			only = k
+		}
 	}
 	var err error
 	if sk.aead, err = aead.New(record); err != nil {
@@ -73,7 +84,29 @@ func newSourceKeys(record, stream *keyset.Handle, version int64) (*sourceKeys, e
 	if sk.streaming, err = streamingaead.New(stream); err != nil {
 		return nil, err
 	}
+	sk.streamOpen = sk.streaming
+	if only != nil {
+		if sk.streamOpen, err = streamPrimitive(only); err != nil {
+			return nil, err
+		}
+	}
 	return sk, nil
+}
+
+// streamPrimitive returns Tink's streaming AEAD primitive of one key, built
+// as Tink's own key manager builds it (streamingaead/aesgcmhkdf): the same
+// HKDF hash, derived key size and segment size, no first-segment offset.
+// Its streams are the keyset wrapper's: the wrapper adds no prefix to
+// streams, it only tries each key in turn.
+func streamPrimitive(k *aesgcmhkdf.Key) (tink.StreamingAEAD, error) {
+	p := k.Parameters().(*aesgcmhkdf.Parameters)
+	return streamsubtle.NewAESGCMHKDF(
+		k.KeyBytes().Data(insecuresecretdataaccess.Token{}),
+		p.HKDFHashType().String(),
+		p.DerivedKeySizeInBytes(),
+		int(p.SegmentSizeInBytes()),
+		0,
+	)
 }
 
 // generateSourceKeys creates fresh keysets for a new source.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"sync"
+
+	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 // NewEncryptingWriter returns a writer that encrypts what is written to it
@@ -83,12 +85,11 @@ func (k *Keyring) NewDecryptingReader(ctx context.Context, sourceID string, src 
 	if err != nil {
 		return nil, err
 	}
-	rec := &srcRecorder{r: src}
-	r, err := sk.streaming.NewDecryptingReader(rec, bindAD(nil, labelStream, sourceID, associatedData))
-	if err != nil {
-		return nil, ErrDecrypt
-	}
-	return &decryptReader{r: r, src: rec}, nil
+	return &decryptReader{
+		sa:  sk.streamOpen,
+		ad:  bindAD(nil, labelStream, sourceID, associatedData),
+		src: &srcRecorder{r: src},
+	}, nil
 }
 
 // srcRecorder remembers the first error of the ciphertext source other than
@@ -107,8 +108,12 @@ func (s *srcRecorder) Read(p []byte) (int, error) {
 }
 
 // decryptReader maps every failure of Tink's reader to ErrDecrypt, except
-// errors of the source, and makes the first error sticky.
+// errors of the source, and makes the first error sticky. It opens Tink's
+// reader, which reads the stream header, on the first Read, so that making
+// a reader never blocks on src.
 type decryptReader struct {
+	sa  tink.StreamingAEAD
+	ad  []byte
 	r   io.Reader
 	src *srcRecorder
 	err error
@@ -118,7 +123,14 @@ func (d *decryptReader) Read(p []byte) (int, error) {
 	if d.err != nil {
 		return 0, d.err
 	}
-	n, err := d.r.Read(p)
+	var n int
+	err := d.open()
+	if err == nil {
+		n, err = d.r.Read(p)
+	} else if err == io.EOF {
+		// An empty source has no header: it is no stream, not an empty one.
+		err = io.ErrUnexpectedEOF
+	}
 	switch {
 	case err == nil:
 	case err == io.EOF:
@@ -133,6 +145,19 @@ func (d *decryptReader) Read(p []byte) (int, error) {
 		return 0, d.err
 	}
 	return n, d.err
+}
+
+// open makes Tink's reader on first use.
+func (d *decryptReader) open() error {
+	if d.r != nil {
+		return nil
+	}
+	r, err := d.sa.NewDecryptingReader(d.src, d.ad)
+	if err != nil {
+		return err
+	}
+	d.r = r
+	return nil
 }
 
 // copyBufPool holds buffers for ReencryptStream.
