@@ -213,10 +213,9 @@ func (l *Log) Append(ctx context.Context, e Event) (index uint64, err error) {
 	if l.commitMu.TryLock() {
 		// Fast path: no batch is being committed, so commit this event
 		// now, with whatever else is queued, without waking the committer.
-		l.wg.Add(1)
+		// (Close waits for it by taking commitMu.)
 		l.mu.RUnlock()
-		defer l.wg.Done()
-		return l.commitInline(e)
+		return l.commitInline(&e)
 	}
 	r := reqPool.Get().(*appendReq)
 	r.ev = e
@@ -260,10 +259,10 @@ func (l *Log) Append(ctx context.Context, e Event) (index uint64, err error) {
 const maxWant = 1 << 62
 
 // commitInline commits e and any queued appends; l.commitMu is held.
-func (l *Log) commitInline(e Event) (uint64, error) {
+func (l *Log) commitInline(e *Event) (uint64, error) {
 	defer l.commitMu.Unlock()
 	own := &l.inline
-	own.ev = e
+	own.ev = *e
 	batch := append(l.inlineBatch[:0], own)
 	batch = l.drain(batch)
 	first, err := l.commit(batch)
@@ -313,6 +312,11 @@ func (l *Log) Close() error {
 	close(l.reqs)
 	l.mu.Unlock()
 	l.wg.Wait()
+	// An appender that took commitMu on the fast path before closed was
+	// set may still be committing: wait for it.
+	l.commitMu.Lock()
+	//lint:ignore SA2001 the empty critical section waits for the holder.
+	l.commitMu.Unlock()
 	return nil
 }
 

@@ -137,9 +137,10 @@ func (e *Event) Validate() error {
 	}
 	// The common case, printable ASCII within the limits, is checked first
 	// in one quick pass; only a field that fails it gets a closer look.
-	if !quickText(e.Actor, MaxFieldLen) || !quickText(e.OnBehalfOf, MaxFieldLen) || !quickText(e.Action, MaxFieldLen) ||
-		!quickText(e.Resource, MaxFieldLen) || !quickText(e.Subject, MaxFieldLen) || !quickText(e.Purpose, MaxFieldLen) ||
-		!quickText(string(e.Outcome), MaxFieldLen) || !quickText(e.Service, MaxFieldLen) || !quickText(e.IP, MaxFieldLen) {
+	bad := textBits(e.Actor, MaxFieldLen) | textBits(e.OnBehalfOf, MaxFieldLen) | textBits(e.Action, MaxFieldLen) |
+		textBits(e.Resource, MaxFieldLen) | textBits(e.Subject, MaxFieldLen) | textBits(e.Purpose, MaxFieldLen) |
+		textBits(string(e.Outcome), MaxFieldLen) | textBits(e.Service, MaxFieldLen) | textBits(e.IP, MaxFieldLen)
+	if bad != 0 {
 		fields := [...]struct{ name, v string }{
 			{"Actor", e.Actor}, {"OnBehalfOf", e.OnBehalfOf}, {"Action", e.Action},
 			{"Resource", e.Resource}, {"Subject", e.Subject}, {"Purpose", e.Purpose},
@@ -180,11 +181,12 @@ func checkAttr(a Attr, before []Attr) EventError {
 	if len(a.Key) > MaxAttrKey {
 		return EventError{".Key", "exceeds " + strconv.Itoa(MaxAttrKey) + " bytes"}
 	}
+	ok := true
 	for j := 0; j < len(a.Key); j++ {
-		c := a.Key[j]
-		if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-') {
-			return EventError{".Key", "has a character outside [a-z0-9_.-]"}
-		}
+		ok = ok && keyByte[a.Key[j]]
+	}
+	if !ok {
+		return EventError{".Key", "has a character outside [a-z0-9_.-]"}
 	}
 	for _, b := range before {
 		if b.Key == a.Key {
@@ -214,6 +216,14 @@ func checkAttr(a Attr, before []Attr) EventError {
 	}
 	return EventError{}
 }
+
+// keyByte tells the bytes an attribute key may hold: [a-z0-9_.-].
+var keyByte = func() (t [256]bool) {
+	for c := range t {
+		t[c] = 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '-'
+	}
+	return t
+}()
 
 var (
 	minTime = time.Unix(0, math.MinInt64).Add(time.Second)
@@ -247,43 +257,51 @@ func checkText(s string, max int) string {
 }
 
 // quickText reports whether s is at most max bytes of printable ASCII,
-// which checkText accepts too. It reads s eight bytes at a time (the last
-// word overlapping the one before it) and branches only once per word.
+// which checkText accepts too.
 func quickText(s string, max int) bool {
+	return textBits(s, max)&hiBits == 0
+}
+
+const (
+	loBits = 0x0101010101010101
+	hiBits = 0x8080808080808080
+)
+
+// textBits returns a word with a top bit (of hiBits) set if s is longer
+// than max bytes or holds a byte outside printable ASCII (0x20–0x7e), and
+// none set otherwise; callers OR the words of several strings and test
+// hiBits once. It reads s eight bytes at a time, the last word overlapping
+// the one before it, and a short s as one word padded with spaces.
+func textBits(s string, max int) uint64 {
 	n := len(s)
 	if n > max {
-		return false
+		return hiBits
 	}
 	b := unsafe.Slice(unsafe.StringData(s), n)
-	var bad uint64
+	var acc uint64
 	switch {
 	case n >= 8:
 		for i := 0; i+8 <= n; i += 8 {
-			bad |= unprintable(binary.LittleEndian.Uint64(b[i:]))
+			acc |= unprintable(binary.LittleEndian.Uint64(b[i:]))
 		}
-		bad |= unprintable(binary.LittleEndian.Uint64(b[n-8:]))
+		acc |= unprintable(binary.LittleEndian.Uint64(b[n-8:]))
 	case n >= 4:
-		bad = unprintable(uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32)
+		acc = unprintable(uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[n-4:]))<<32)
 	case n > 0:
 		// Three bytes (some repeated when n < 3), padded with spaces.
-		bad = unprintable(0x2020202020000000 | uint64(b[0]) | uint64(b[n>>1])<<8 | uint64(b[n-1])<<16)
+		acc = unprintable(0x2020202020000000 | uint64(b[0]) | uint64(b[n>>1])<<8 | uint64(b[n-1])<<16)
 	}
-	return bad == 0
+	return acc & hiBits
 }
 
-// unprintable returns a non-zero value if some byte of v is outside
-// printable ASCII (0x20–0x7e), and zero otherwise.
+// unprintable returns a word whose top bits (of hiBits) are all clear if
+// every byte of v is printable ASCII (0x20–0x7e); only its top bits are
+// meaningful. A byte c below 0x80 is printable exactly when c+0x60 has its
+// top bit set and c+0x01 does not; neither sum carries into the next byte.
+// (A byte of 0x80 or more sets a top bit of v itself; the carries it may
+// cause do not matter then.)
 func unprintable(v uint64) uint64 {
-	const (
-		lo = 0x0101010101010101
-		hi = 0x8080808080808080
-	)
-	// Once no byte has its top bit set, these are exact: no borrow
-	// crosses into another byte unless that byte is itself < 0x20 or 0x7f.
-	below := (v - 0x20*lo) & ^v & hi // some byte < 0x20
-	x := v ^ 0x7f*lo
-	del := (x - lo) & ^x & hi // some byte == 0x7f
-	return v&hi | below | del
+	return v | (v + loBits) | ^(v + 0x60*loBits)
 }
 
 // plainASCII returns the length of a prefix of s, a multiple of 8 bytes,
