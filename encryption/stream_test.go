@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 const segment = 1 << 20
@@ -250,4 +251,65 @@ func TestStreamMemoryIndependentOfSize(t *testing.T) {
 	t.Logf("allocated: 8 MiB stream %d KiB, 64 MiB stream %d KiB", small>>10, large>>10)
 	assert.Less(t, large, small+8<<20, "allocation must not grow with the stream (56 MiB more data)")
 	assert.Less(t, large, uint64(24<<20), "a 64 MiB stream must not be buffered whole")
+}
+
+// TestStreamSingleKeyPrimitive: the primitive that opens streams of a
+// one-key keyset is Tink's own for that key: streams pass both ways
+// between it and Tink's keyset wrapper, and a keyset with several keys
+// opens through the wrapper, which tries each key.
+func TestStreamSingleKeyPrimitive(t *testing.T) {
+	t.Parallel()
+	sk, err := generateSourceKeys()
+	require.NoError(t, err)
+	require.NotSame(t, sk.streaming, sk.streamOpen, "one key: Tink's per-key primitive")
+	pt := bytes.Repeat([]byte("x"), segment+5)
+	ad := []byte("ad")
+	seal := func(sa tink.StreamingAEAD) []byte {
+		var buf bytes.Buffer
+		w, err := sa.NewEncryptingWriter(&buf, ad)
+		require.NoError(t, err)
+		_, err = w.Write(pt)
+		require.NoError(t, err)
+		require.NoError(t, w.Close())
+		return buf.Bytes()
+	}
+	open := func(sa tink.StreamingAEAD, ct []byte) []byte {
+		r, err := sa.NewDecryptingReader(bytes.NewReader(ct), ad)
+		require.NoError(t, err)
+		got, err := io.ReadAll(r)
+		require.NoError(t, err)
+		return got
+	}
+	assert.Equal(t, pt, open(sk.streamOpen, seal(sk.streaming)), "wrapper to per-key primitive")
+	assert.Equal(t, pt, open(sk.streaming, seal(sk.streamOpen)), "per-key primitive to wrapper")
+
+	rk, err := sk.rotated()
+	require.NoError(t, err)
+	assert.Same(t, rk.streaming, rk.streamOpen, "several keys: the wrapper")
+	assert.Equal(t, pt, open(rk.streamOpen, seal(sk.streaming)), "old key still opens")
+}
+
+// TestStreamReaderOpensLazily: making a reader reads nothing from src, so
+// a reader can be made before its source has data.
+func TestStreamReaderOpensLazily(t *testing.T) {
+	t.Parallel()
+	k, _, _ := newTestKeyring(t, nil)
+	ct := sealStream(t, k, "src", []byte("content"), nil)
+	src := &countingReader{r: bytes.NewReader(ct)}
+	r, err := k.NewDecryptingReader(ctx, "src", src, nil)
+	require.NoError(t, err)
+	assert.Zero(t, src.reads, "no read before the first Read")
+	got, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "content", string(got))
+}
+
+type countingReader struct {
+	r     io.Reader
+	reads int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	c.reads++
+	return c.r.Read(p)
 }
