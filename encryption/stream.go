@@ -73,7 +73,8 @@ func (e *encryptWriter) Close() error {
 // truncated, reordered or altered stream ends in ErrDecrypt instead of
 // io.EOF. A consumer must therefore treat everything it read as untrusted
 // until Read returns io.EOF. Errors from src itself are returned wrapped.
-// The reader is not safe for concurrent use.
+// Making the reader reads nothing from src: the first Read reads the
+// stream header. The reader is not safe for concurrent use.
 func (k *Keyring) NewDecryptingReader(ctx context.Context, sourceID string, src io.Reader, associatedData []byte) (io.Reader, error) {
 	if err := k.check(sourceID); err != nil {
 		return nil, err
