@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/inferlabs/privkit/llm"
+	"github.com/inferlabs/privkit/llm/internal/roundtrip"
 	"github.com/inferlabs/privkit/llm/internal/wire"
 )
 
@@ -55,8 +56,9 @@ type Options struct {
 // Provider talks to the Anthropic Messages API. Use [New]; it is safe for
 // concurrent use.
 type Provider struct {
-	w    wire.Base[llm.Facts] // key, URL, name, model, facts, client, caps, clock
-	opts Options
+	w     wire.Base[llm.Facts] // key, URL, name, model, facts, client, caps, clock
+	codec roundtrip.Codec      // what the shared round trips need of this API
+	opts  Options
 }
 
 var _ llm.Provider = (*Provider)(nil)
@@ -85,6 +87,10 @@ func New(apiKey string, opts *Options) *Provider {
 		MaxStreamBytes:   p.opts.MaxStreamBytes,
 		Now:              p.opts.Now,
 	})
+	p.codec = roundtrip.Codec{
+		NewRequest: p.newRequest, APIError: p.apiError, StreamError: p.streamError,
+		Parse: ParseResponse, Decode: DecodeStream, RequestIDHeader: "Request-Id",
+	}
 	return p
 }
 
@@ -102,49 +108,12 @@ func (p *Provider) GoString() string { return p.String() }
 
 // Chat sends one Messages request.
 func (p *Provider) Chat(ctx context.Context, req *llm.Request) (*llm.Response, error) {
-	hreq, err := p.newRequest(ctx, req, false)
-	if err != nil {
-		return nil, err
-	}
-	resp, body, err := p.w.Call(ctx, hreq)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, p.apiError(resp, body)
-	}
-	out, err := ParseResponse(body)
-	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
-	}
-	return out, nil
+	return roundtrip.Chat(ctx, &p.w, &p.codec, req)
 }
 
 // Stream sends one streaming Messages request.
 func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.Chunk, error] {
-	return func(yield func(llm.Chunk, error) bool) {
-		hreq, err := p.newRequest(ctx, req, true)
-		if err != nil {
-			yield(llm.Chunk{}, err)
-			return
-		}
-		resp, r, err := p.w.OpenStream(ctx, hreq, p.streamError)
-		if err != nil {
-			yield(llm.Chunk{}, err)
-			return
-		}
-		defer resp.Close()
-		err = DecodeStream(r, int(p.w.MaxBody), func(ch llm.Chunk) bool { return yield(ch, nil) })
-		if err != nil {
-			if ae, ok := err.(*llm.APIError); ok {
-				ae.Provider = p.w.Name
-				ae.RequestID = resp.Header.Get("Request-Id")
-			} else {
-				err = fmt.Errorf("llm: %s: %w", p.w.Name, err)
-			}
-			yield(llm.Chunk{}, err)
-		}
-	}
+	return roundtrip.Stream(ctx, &p.w, &p.codec, req)
 }
 
 func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
