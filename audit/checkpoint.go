@@ -85,8 +85,10 @@ func ParseCheckpoint(body []byte) (Checkpoint, error) {
 		return Checkpoint{}, fmt.Errorf("%w: bad size line", ErrMalformedCheckpoint)
 	}
 	c.Size = n
+	// encoding/base64 skips '\r' even in strict mode: insist on the
+	// canonical text by encoding the result again.
 	root, err := base64.StdEncoding.Strict().DecodeString(lines[2])
-	if err != nil || len(root) != len(c.Root) {
+	if err != nil || len(root) != len(c.Root) || base64.StdEncoding.EncodeToString(root) != lines[2] {
 		return Checkpoint{}, fmt.Errorf("%w: bad root hash line", ErrMalformedCheckpoint)
 	}
 	copy(c.Root[:], root)

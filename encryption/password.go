@@ -136,6 +136,11 @@ func parsePHC(s string) (PasswordParams, []byte, []byte, error) {
 	if len(s) > maxPHCLen {
 		return bad("too long")
 	}
+	// encoding/base64 skips line breaks even in strict mode; a canonical
+	// PHC string has none.
+	if strings.ContainsAny(s, "\r\n") {
+		return bad("contains a line break")
+	}
 	parts := strings.Split(s, "$")
 	if len(parts) != 6 || parts[0] != "" {
 		return bad("want $argon2id$v=19$m=…,t=…,p=…$salt$hash")
