@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inferlabs/privkit"
+	"github.com/inferlabs/privkit/internal/sqldb/sqldbtest"
 )
 
 func TestOpenSQLiteAndCheckpoint(t *testing.T) {
@@ -39,10 +40,7 @@ func TestOpenSQLiteAndCheckpoint(t *testing.T) {
 }
 
 func TestOpenPostgres(t *testing.T) {
-	dsn := os.Getenv("PRIVKIT_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("PRIVKIT_POSTGRES_DSN is not set; skipping the PostgreSQL test")
-	}
+	dsn := sqldbtest.PostgresDSN(t) // skips, saying why, without PRIVKIT_POSTGRES_DSN
 	db, err := privkit.OpenPostgres(context.Background(), dsn)
 	require.NoError(t, err)
 	defer db.Close()
