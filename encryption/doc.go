@@ -51,9 +51,13 @@
 // as 8 bytes big-endian: the label "privkit/encryption/record/v1", the
 // data-source ID and the caller's associated data. A ciphertext moved to
 // another source, or to another row whose associated data differs, fails
-// with [ErrDecrypt]. Streams are Tink streaming AEAD ciphertexts with the
-// label "privkit/encryption/stream/v1" in the same construction. Every
-// authentication failure is the one opaque [ErrDecrypt].
+// with [ErrDecrypt]. Streams are Tink streaming AEAD ciphertexts
+// (AES-256-GCM-HKDF, 1 MiB segments) with the label
+// "privkit/encryption/stream/v1" in the same construction. privkit reads
+// and writes them segment by segment itself, sealing and opening each in
+// place, and its tests check that Tink's own implementation reads what
+// privkit writes and the other way round. Every authentication failure is
+// the one opaque [ErrDecrypt].
 //
 // A [KeyStore] holds, per source, one blob: the 4 bytes "pkks", a version
 // byte (1), then the record keyset and the stream keyset, each preceded by

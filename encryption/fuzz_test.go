@@ -59,6 +59,16 @@ func FuzzStreamReader(f *testing.F) {
 			t.Fatalf("NewDecryptingReader: %v", err)
 		}
 		got, err := io.ReadAll(r)
+		// io.Copy goes through the reader's WriteTo, which opens the
+		// segments of a bytes.Reader where they lie: it must agree.
+		r2, err2 := k.NewDecryptingReader(ctx, "src", bytes.NewReader(c), nil)
+		if err2 != nil {
+			t.Fatalf("NewDecryptingReader: %v", err2)
+		}
+		var out bytes.Buffer
+		if _, err2 = io.Copy(&out, r2); err2 != err || !bytes.Equal(out.Bytes(), got) {
+			t.Fatalf("WriteTo returned %d bytes and %v, Read %d bytes and %v", out.Len(), err2, len(got), err)
+		}
 		if !bytes.HasPrefix(pt, got) {
 			t.Fatalf("reader returned bytes that were never sealed")
 		}

@@ -13,7 +13,6 @@ import (
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/streamingaead"
 	"github.com/tink-crypto/tink-go/v2/streamingaead/aesgcmhkdf"
-	streamsubtle "github.com/tink-crypto/tink-go/v2/streamingaead/subtle"
 	"github.com/tink-crypto/tink-go/v2/tink"
 
 	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
@@ -23,16 +22,13 @@ import (
 // (AES-256-GCM) for records and a streaming AEAD keyset
 // (AES-256-GCM-HKDF, 1 MiB segments) for files.
 type sourceKeys struct {
-	version   int64
-	record    *keyset.Handle
-	stream    *keyset.Handle
-	aead      tink.AEAD
-	streaming tink.StreamingAEAD
-	// streamOpen opens streams: Tink's primitive of the only stream key
-	// when there is one, which spares the keyset wrapper's trial decryption
-	// (it copies the first segment aside to retry it under each key), or
-	// streaming itself when the keyset holds several keys.
-	streamOpen tink.StreamingAEAD
+	version int64
+	record  *keyset.Handle
+	stream  *keyset.Handle
+	aead    tink.AEAD
+	// streamKeys are the enabled keys of the stream keyset, primary first:
+	// privkit reads and writes Tink's streaming format itself (segments.go).
+	streamKeys []*streamKey
 	// primaryPrefix is the Tink output prefix of the record primary key:
 	// ciphertexts starting with it need no re-encryption.
 	primaryPrefix [5]byte
@@ -63,50 +59,57 @@ func newSourceKeys(record, stream *keyset.Handle, version int64) (*sourceKeys, e
 			copy(sk.primaryPrefix[:], k.OutputPrefix())
 		}
 	}
-	var only *aesgcmhkdf.Key
 	for i := 0; i < stream.Len(); i++ {
 		e, err := stream.Entry(i)
 		if err != nil {
 			return nil, err
 		}
 		k, ok := e.Key().(*aesgcmhkdf.Key)
-		if !ok || k.Parameters().(*aesgcmhkdf.Parameters).KeySizeInBytes() != 32 {
+		if !ok {
 			return nil, errors.New("stream keyset holds a key that is not AES-256-GCM-HKDF")
 		}
-		if stream.Len() == 1 && e.KeyStatus() == keyset.Enabled {
-			only = k
+		sk2, err := newStreamKey(k)
+		if err != nil {
+			return nil, err
 		}
+		if len(sk.streamKeys) > 0 && sk2.segSize != sk.streamKeys[0].segSize {
+			return nil, errors.New("stream keyset mixes segment sizes")
+		}
+		switch {
+		case e.KeyStatus() != keyset.Enabled:
+		case e.IsPrimary():
+			sk.streamKeys = append([]*streamKey{sk2}, sk.streamKeys...)
+		default:
+			sk.streamKeys = append(sk.streamKeys, sk2)
+		}
+	}
+	if len(sk.streamKeys) == 0 {
+		return nil, errors.New("stream keyset has no enabled key")
 	}
 	var err error
 	if sk.aead, err = aead.New(record); err != nil {
 		return nil, err
 	}
-	if sk.streaming, err = streamingaead.New(stream); err != nil {
-		return nil, err
-	}
-	sk.streamOpen = sk.streaming
-	if only != nil {
-		if sk.streamOpen, err = streamPrimitive(only); err != nil {
-			return nil, err
-		}
-	}
 	return sk, nil
 }
 
-// streamPrimitive returns Tink's streaming AEAD primitive of one key, built
-// as Tink's own key manager builds it (streamingaead/aesgcmhkdf): the same
-// HKDF hash, derived key size and segment size, no first-segment offset.
-// Its streams are the keyset wrapper's: the wrapper adds no prefix to
-// streams, it only tries each key in turn.
-func streamPrimitive(k *aesgcmhkdf.Key) (tink.StreamingAEAD, error) {
+// newStreamKey takes the key material and parameters of a Tink
+// AES-GCM-HKDF key, which must derive AES-256 keys.
+func newStreamKey(k *aesgcmhkdf.Key) (*streamKey, error) {
 	p := k.Parameters().(*aesgcmhkdf.Parameters)
-	return streamsubtle.NewAESGCMHKDF(
-		k.KeyBytes().Data(insecuresecretdataaccess.Token{}),
-		p.HKDFHashType().String(),
-		p.DerivedKeySizeInBytes(),
-		int(p.SegmentSizeInBytes()),
-		0,
-	)
+	if p.KeySizeInBytes() != 32 || p.DerivedKeySizeInBytes() != 32 {
+		return nil, errors.New("stream keyset holds a key that is not AES-256-GCM-HKDF")
+	}
+	sk := &streamKey{
+		main:     bytes.Clone(k.KeyBytes().Data(insecuresecretdataaccess.Token{})),
+		hkdfHash: p.HKDFHashType().String(),
+		keySize:  int(p.DerivedKeySizeInBytes()),
+		segSize:  int(p.SegmentSizeInBytes()),
+	}
+	if sk.segSize <= sk.headerLen()+streamTagSize || sk.segSize > 1<<30 {
+		return nil, errors.New("stream keyset holds a key with an unusable segment size")
+	}
+	return sk, nil
 }
 
 // generateSourceKeys creates fresh keysets for a new source.

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sync"
-
-	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 // NewEncryptingWriter returns a writer that encrypts what is written to it
@@ -16,8 +13,11 @@ import (
 // not close dst. associatedData binds the stream like [Keyring.Encrypt]'s.
 //
 // The format is Tink's streaming AEAD AES-256-GCM-HKDF with 1 MiB
-// segments: memory use is about two segments whatever the stream's size.
-// The writer is not safe for concurrent use.
+// segments, written segment by segment and sealed in place: the writer
+// holds one segment buffer (pooled, cleared after use) whatever the
+// stream's size, and a whole segment at the start of a Write is sealed
+// straight from the caller's slice. The writer is not safe for concurrent
+// use.
 //
 // Opening a stream, unlike sealing a record, checks the source's version in
 // the store even when its keys are cached: one small read, no KEK call
@@ -34,32 +34,11 @@ func (k *Keyring) NewEncryptingWriter(ctx context.Context, sourceID string, dst 
 	if err != nil {
 		return nil, err
 	}
-	w, err := sk.streaming.NewEncryptingWriter(dst, bindAD(nil, labelStream, sourceID, associatedData))
+	w, err := newSegmentWriter(sk.streamKeys[0], dst, bindAD(nil, labelStream, sourceID, associatedData))
 	if err != nil {
-		return nil, fmt.Errorf("encryption: new encrypting writer: %w", err)
+		return nil, err
 	}
-	return &encryptWriter{w: w}, nil
-}
-
-// encryptWriter makes Tink's writer report ErrClosed after Close.
-type encryptWriter struct {
-	w      io.WriteCloser
-	closed bool
-}
-
-func (e *encryptWriter) Write(p []byte) (int, error) {
-	if e.closed {
-		return 0, fmt.Errorf("encryption: write after close: %w", ErrClosed)
-	}
-	return e.w.Write(p)
-}
-
-func (e *encryptWriter) Close() error {
-	if e.closed {
-		return nil
-	}
-	e.closed = true
-	return e.w.Close()
+	return w, nil
 }
 
 // NewDecryptingReader returns a reader of the plaintext of a stream made by
@@ -74,7 +53,10 @@ func (e *encryptWriter) Close() error {
 // io.EOF. A consumer must therefore treat everything it read as untrusted
 // until Read returns io.EOF. Errors from src itself are returned wrapped.
 // Making the reader reads nothing from src: the first Read reads the
-// stream header. The reader is not safe for concurrent use.
+// stream header. The reader holds one segment buffer; a segment that fits
+// in Read's slice is opened straight into it, and the reader's WriteTo
+// (which io.Copy uses) opens each segment in place and copies nothing.
+// The reader is not safe for concurrent use.
 func (k *Keyring) NewDecryptingReader(ctx context.Context, sourceID string, src io.Reader, associatedData []byte) (io.Reader, error) {
 	if err := k.check(sourceID); err != nil {
 		return nil, err
@@ -86,83 +68,8 @@ func (k *Keyring) NewDecryptingReader(ctx context.Context, sourceID string, src 
 	if err != nil {
 		return nil, err
 	}
-	return &decryptReader{
-		sa:  sk.streamOpen,
-		ad:  bindAD(nil, labelStream, sourceID, associatedData),
-		src: &srcRecorder{r: src},
-	}, nil
+	return newSegmentReader(sk.streamKeys, src, bindAD(nil, labelStream, sourceID, associatedData)), nil
 }
-
-// srcRecorder remembers the first error of the ciphertext source other than
-// io.EOF, to tell an I/O failure from an authentication failure.
-type srcRecorder struct {
-	r   io.Reader
-	err error
-}
-
-func (s *srcRecorder) Read(p []byte) (int, error) {
-	n, err := s.r.Read(p)
-	if err != nil && err != io.EOF && s.err == nil {
-		s.err = err
-	}
-	return n, err
-}
-
-// decryptReader maps every failure of Tink's reader to ErrDecrypt, except
-// errors of the source, and makes the first error sticky. It opens Tink's
-// reader, which reads the stream header, on the first Read, so that making
-// a reader never blocks on src.
-type decryptReader struct {
-	sa  tink.StreamingAEAD
-	ad  []byte
-	r   io.Reader
-	src *srcRecorder
-	err error
-}
-
-func (d *decryptReader) Read(p []byte) (int, error) {
-	if d.err != nil {
-		return 0, d.err
-	}
-	var n int
-	err := d.open()
-	if err == nil {
-		n, err = d.r.Read(p)
-	} else if err == io.EOF {
-		// An empty source has no header: it is no stream, not an empty one.
-		err = io.ErrUnexpectedEOF
-	}
-	switch {
-	case err == nil:
-	case err == io.EOF:
-		d.err = io.EOF
-	case d.src.err != nil && !errors.Is(d.src.err, io.ErrUnexpectedEOF):
-		d.err = fmt.Errorf("encryption: read ciphertext: %w", d.src.err)
-	default:
-		d.err = ErrDecrypt
-	}
-	if d.err != nil && d.err != io.EOF {
-		// Never hand out bytes of a segment that failed.
-		return 0, d.err
-	}
-	return n, d.err
-}
-
-// open makes Tink's reader on first use.
-func (d *decryptReader) open() error {
-	if d.r != nil {
-		return nil
-	}
-	r, err := d.sa.NewDecryptingReader(d.src, d.ad)
-	if err != nil {
-		return err
-	}
-	d.r = r
-	return nil
-}
-
-// copyBufPool holds buffers for ReencryptStream.
-var copyBufPool = sync.Pool{New: func() any { b := make([]byte, 1<<20); return &b }}
 
 // ReencryptStream copies a stream of sourceID from src to dst, decrypting
 // it and encrypting it again under the source's current primary key, for
@@ -177,9 +84,7 @@ func (k *Keyring) ReencryptStream(ctx context.Context, sourceID string, dst io.W
 	if err != nil {
 		return 0, err
 	}
-	bp := copyBufPool.Get().(*[]byte)
-	defer func() { clear(*bp); copyBufPool.Put(bp) }()
-	n, err := io.CopyBuffer(w, r, *bp)
+	n, err := io.Copy(w, r) // the reader's WriteTo: no copy buffer
 	if err != nil {
 		return n, err
 	}

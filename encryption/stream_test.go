@@ -9,7 +9,6 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/tink-crypto/tink-go/v2/tink"
 )
 
 const segment = 1 << 20
@@ -30,12 +29,23 @@ func sealStream(t testing.TB, k *Keyring, source string, pt, ad []byte) []byte {
 	return ct.Bytes()
 }
 
-func openStream(k *Keyring, source string, ct, ad []byte) ([]byte, error) {
+// openStream opens ct twice: through Read (io.ReadAll) and through WriteTo
+// (io.Copy, which opens the segments of a bytes.Reader where they lie),
+// and requires both to return the same plaintext and error.
+func openStream(t testing.TB, k *Keyring, source string, ct, ad []byte) ([]byte, error) {
+	t.Helper()
 	r, err := k.NewDecryptingReader(ctx, source, bytes.NewReader(ct), ad)
 	if err != nil {
 		return nil, err
 	}
-	return io.ReadAll(r)
+	got, err := io.ReadAll(r)
+	r, err2 := k.NewDecryptingReader(ctx, source, bytes.NewReader(ct), ad)
+	require.NoError(t, err2)
+	var out bytes.Buffer
+	_, err2 = io.Copy(&out, r)
+	require.Equal(t, err, err2, "Read and WriteTo fail alike")
+	require.True(t, bytes.Equal(got, out.Bytes()), "Read and WriteTo return the same plaintext")
+	return got, err
 }
 
 func TestStreamRoundTrip(t *testing.T) {
@@ -45,7 +55,7 @@ func TestStreamRoundTrip(t *testing.T) {
 		pt := bytes.Repeat([]byte("0123456789abcdef"), size/16+1)[:size]
 		ct := sealStream(t, k, "src", pt, []byte("file-1"))
 		assert.NotContains(t, string(ct), "0123456789abcdef0123456789abcdef", "size %d: no plaintext in the ciphertext", size)
-		got, err := openStream(k, "src", ct, []byte("file-1"))
+		got, err := openStream(t, k, "src", ct, []byte("file-1"))
 		require.NoError(t, err, "size %d", size)
 		assert.True(t, bytes.Equal(pt, got), "size %d round trip", size)
 	}
@@ -57,13 +67,13 @@ func TestStreamBindings(t *testing.T) {
 	ct := sealStream(t, k, "a", []byte("content"), []byte("bc"))
 	_, err := k.Encrypt(ctx, "ab", nil, nil)
 	require.NoError(t, err)
-	_, err = openStream(k, "a", ct, []byte("bd"))
+	_, err = openStream(t, k, "a", ct, []byte("bd"))
 	assert.Equal(t, ErrDecrypt, err, "wrong associated data")
-	_, err = openStream(k, "ab", ct, []byte("c"))
+	_, err = openStream(t, k, "ab", ct, []byte("c"))
 	assert.Equal(t, ErrDecrypt, err, "moved to another source")
 	rec, err := k.Encrypt(ctx, "a", []byte("content"), []byte("bc"))
 	require.NoError(t, err)
-	_, err = openStream(k, "a", rec, []byte("bc"))
+	_, err = openStream(t, k, "a", rec, []byte("bc"))
 	assert.Equal(t, ErrDecrypt, err, "a record is not a stream")
 	_, err = k.Decrypt(ctx, "a", ct, []byte("bc"))
 	assert.Equal(t, ErrDecrypt, err, "a stream is not a record")
@@ -77,16 +87,16 @@ func TestStreamTamperSmall(t *testing.T) {
 	ad := []byte("file")
 	ct := sealStream(t, k, "src", []byte("tiny file"), ad)
 	for n := 0; n < len(ct); n++ {
-		got, err := openStream(k, "src", ct[:n], ad)
+		got, err := openStream(t, k, "src", ct[:n], ad)
 		require.ErrorIs(t, err, ErrDecrypt, "truncated to %d bytes", n)
 		require.Empty(t, got, "truncated to %d: no plaintext", n)
 	}
-	_, err := openStream(k, "src", append(bytes.Clone(ct), 0), ad)
+	_, err := openStream(t, k, "src", append(bytes.Clone(ct), 0), ad)
 	require.ErrorIs(t, err, ErrDecrypt, "extended by a byte")
 	for i := 0; i < len(ct)*8; i++ {
 		mut := bytes.Clone(ct)
 		mut[i/8] ^= 1 << (i % 8)
-		got, err := openStream(k, "src", mut, ad)
+		got, err := openStream(t, k, "src", mut, ad)
 		require.ErrorIs(t, err, ErrDecrypt, "bit %d flipped", i)
 		require.Empty(t, got, "bit %d flipped: no plaintext", i)
 	}
@@ -111,14 +121,14 @@ func TestStreamTamperSegments(t *testing.T) {
 		}
 	}
 	for _, n := range cuts {
-		got, err := openStream(k, "src", ct[:n], nil)
+		got, err := openStream(t, k, "src", ct[:n], nil)
 		require.ErrorIs(t, err, ErrDecrypt, "truncated to %d bytes", n)
 		require.True(t, bytes.HasPrefix(pt, got), "only authenticated plaintext before the failure")
 	}
 	for _, i := range []int{0, 1, 33, header, header + 100, seg1 - 1, seg1, seg1 + 5000, seg1 + segment - 1, seg1 + segment, len(ct) - 1} {
 		mut := bytes.Clone(ct)
 		mut[i] ^= 0x10
-		got, err := openStream(k, "src", mut, nil)
+		got, err := openStream(t, k, "src", mut, nil)
 		require.ErrorIs(t, err, ErrDecrypt, "byte %d altered", i)
 		require.True(t, bytes.HasPrefix(pt, got), "byte %d altered: only authenticated plaintext", i)
 		if i < seg1 {
@@ -126,7 +136,7 @@ func TestStreamTamperSegments(t *testing.T) {
 		}
 	}
 	// Dropping the last segment of a stream is a truncation too.
-	_, err := openStream(k, "src", ct[:seg1+segment], nil)
+	_, err := openStream(t, k, "src", ct[:seg1+segment], nil)
 	require.ErrorIs(t, err, ErrDecrypt)
 }
 
@@ -183,7 +193,7 @@ func TestStreamWriterLifecycle(t *testing.T) {
 	require.NoError(t, w.Close(), "second Close is a no-op")
 	_, err = w.Write([]byte("y"))
 	assert.ErrorIs(t, err, ErrClosed)
-	got, err := openStream(k, "src", dst.Bytes(), nil)
+	got, err := openStream(t, k, "src", dst.Bytes(), nil)
 	require.NoError(t, err)
 	assert.Equal(t, "x", string(got))
 }
@@ -251,42 +261,6 @@ func TestStreamMemoryIndependentOfSize(t *testing.T) {
 	t.Logf("allocated: 8 MiB stream %d KiB, 64 MiB stream %d KiB", small>>10, large>>10)
 	assert.Less(t, large, small+8<<20, "allocation must not grow with the stream (56 MiB more data)")
 	assert.Less(t, large, uint64(24<<20), "a 64 MiB stream must not be buffered whole")
-}
-
-// TestStreamSingleKeyPrimitive: the primitive that opens streams of a
-// one-key keyset is Tink's own for that key: streams pass both ways
-// between it and Tink's keyset wrapper, and a keyset with several keys
-// opens through the wrapper, which tries each key.
-func TestStreamSingleKeyPrimitive(t *testing.T) {
-	t.Parallel()
-	sk, err := generateSourceKeys()
-	require.NoError(t, err)
-	require.NotSame(t, sk.streaming, sk.streamOpen, "one key: Tink's per-key primitive")
-	pt := bytes.Repeat([]byte("x"), segment+5)
-	ad := []byte("ad")
-	seal := func(sa tink.StreamingAEAD) []byte {
-		var buf bytes.Buffer
-		w, err := sa.NewEncryptingWriter(&buf, ad)
-		require.NoError(t, err)
-		_, err = w.Write(pt)
-		require.NoError(t, err)
-		require.NoError(t, w.Close())
-		return buf.Bytes()
-	}
-	open := func(sa tink.StreamingAEAD, ct []byte) []byte {
-		r, err := sa.NewDecryptingReader(bytes.NewReader(ct), ad)
-		require.NoError(t, err)
-		got, err := io.ReadAll(r)
-		require.NoError(t, err)
-		return got
-	}
-	assert.Equal(t, pt, open(sk.streamOpen, seal(sk.streaming)), "wrapper to per-key primitive")
-	assert.Equal(t, pt, open(sk.streaming, seal(sk.streamOpen)), "per-key primitive to wrapper")
-
-	rk, err := sk.rotated()
-	require.NoError(t, err)
-	assert.Same(t, rk.streaming, rk.streamOpen, "several keys: the wrapper")
-	assert.Equal(t, pt, open(rk.streamOpen, seal(sk.streaming)), "old key still opens")
 }
 
 // TestStreamReaderOpensLazily: making a reader reads nothing from src, so

@@ -1,0 +1,618 @@
+package encryption
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"sync"
+
+	tinksubtle "github.com/tink-crypto/tink-go/v2/subtle"
+)
+
+// This file reads and writes Tink's streaming AEAD format AES-GCM-HKDF
+// (streamingaead/subtle.AESGCMHKDF with no first-segment offset) itself,
+// segment by segment, so that a segment is sealed and opened in place in
+// one buffer: Tink's own writer copies every byte into a plaintext buffer
+// and seals it into a second one, and its reader opens into a second buffer
+// and copies out again. The bytes are Tink's, and tests check that both
+// directions interoperate with Tink's implementation:
+//
+//	header    = len(header) (1 byte) || salt (derived key size) || nonce prefix (7)
+//	key       = HKDF(hash, main key, salt, info = associated data), derived key size
+//	segment i = AES-GCM(key, nonce = prefix || uint32be(i) || last (1 byte), no AD)
+//
+// Every ciphertext segment is segSize bytes except the last, which may be
+// shorter; the first holds the header too, so it carries headerLen fewer
+// bytes of ciphertext. The last segment's nonce ends in 1, which is how a
+// truncation at a segment boundary is caught.
+
+const (
+	streamNonceSize       = 12
+	streamNoncePrefixSize = 7
+	streamTagSize         = 16
+)
+
+// streamKey is one key of a source's streaming keyset, with the parameters
+// of Tink's AES-GCM-HKDF key.
+type streamKey struct {
+	main     []byte // key derivation key
+	hkdfHash string // Tink's hash name, as subtle.ComputeHKDF takes it
+	keySize  int    // size of the derived AES key
+	segSize  int    // ciphertext segment size
+}
+
+func (k *streamKey) headerLen() int { return 1 + k.keySize + streamNoncePrefixSize }
+
+// aead derives the AES-GCM key of one stream from its salt.
+func (k *streamKey) aead(salt, associatedData []byte) (cipher.AEAD, error) {
+	dk, err := tinksubtle.ComputeHKDF(k.hkdfHash, k.main, salt, associatedData, uint32(k.keySize))
+	if err != nil {
+		return nil, err
+	}
+	defer clear(dk)
+	block, err := aes.NewCipher(dk)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
+
+// segBuffers holds segment buffers of the default segment size (1 MiB and
+// the reader's one byte of look-ahead), always cleared before they return.
+var segBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20+1); return &b }}
+
+func getSegBuffer(segSize int) *[]byte {
+	if segSize+1 == 1<<20+1 {
+		return segBuffers.Get().(*[]byte)
+	}
+	b := make([]byte, segSize+1)
+	return &b
+}
+
+func putSegBuffer(b *[]byte, used int) {
+	clear((*b)[:used])
+	if len(*b) == 1<<20+1 {
+		segBuffers.Put(b)
+	}
+}
+
+// segmentNonce sets the counter and last-segment flag of nonce.
+func segmentNonce(nonce *[streamNonceSize]byte, seg uint32, last bool) {
+	binary.BigEndian.PutUint32(nonce[streamNoncePrefixSize:], seg)
+	nonce[streamNonceSize-1] = 0
+	if last {
+		nonce[streamNonceSize-1] = 1
+	}
+}
+
+// errStreamTooLong: Tink numbers segments with 32 bits and refuses the last
+// number, so a stream holds at most 2^32-1 segments (4 PiB at 1 MiB).
+var errStreamTooLong = errors.New("encryption: stream too long (2^32-1 segments)")
+
+// segmentWriter encrypts a stream under one key.
+type segmentWriter struct {
+	dst    io.Writer
+	aead   cipher.AEAD
+	nonce  [streamNonceSize]byte
+	bufp   *[]byte
+	buf    []byte // segSize bytes: plaintext collects here and is sealed in place
+	n      int    // plaintext bytes in buf
+	used   int    // high-water mark of buf, cleared on release
+	limit  int    // plaintext size of the current (non-last) segment
+	seg    uint32 // number of the current segment
+	segPT  int    // plaintext size of segments after the first
+	err    error  // sticky
+	closed bool
+}
+
+// newSegmentWriter writes the stream header to dst and returns the writer.
+func newSegmentWriter(k *streamKey, dst io.Writer, associatedData []byte) (*segmentWriter, error) {
+	hl := k.headerLen()
+	header := make([]byte, hl)
+	header[0] = byte(hl)
+	if _, err := rand.Read(header[1:]); err != nil {
+		return nil, fmt.Errorf("encryption: stream salt: %w", err)
+	}
+	salt, prefix := header[1:1+k.keySize], header[1+k.keySize:]
+	a, err := k.aead(salt, associatedData)
+	if err != nil {
+		return nil, fmt.Errorf("encryption: stream key: %w", err)
+	}
+	if _, err := dst.Write(header); err != nil {
+		return nil, fmt.Errorf("encryption: write ciphertext: %w", err)
+	}
+	w := &segmentWriter{
+		dst:   dst,
+		aead:  a,
+		limit: k.segSize - hl - streamTagSize,
+		segPT: k.segSize - streamTagSize,
+	}
+	copy(w.nonce[:], prefix)
+	w.bufp = getSegBuffer(k.segSize)
+	w.buf = (*w.bufp)[:k.segSize]
+	return w, nil
+}
+
+// Write seals every segment that is followed by more plaintext; the last
+// one waits for Close. A whole segment at the start of p is sealed straight
+// from p, the rest is collected in the buffer.
+func (w *segmentWriter) Write(p []byte) (int, error) {
+	if w.closed {
+		return 0, fmt.Errorf("encryption: write after close: %w", ErrClosed)
+	}
+	if w.err != nil {
+		return 0, w.err
+	}
+	written := 0
+	for len(p) > 0 {
+		if lim := w.limit; w.n == 0 && len(p) > lim {
+			if err := w.seal(p[:lim]); err != nil {
+				return written, err
+			}
+			p, written = p[lim:], written+lim
+			continue
+		}
+		c := copy(w.buf[w.n:w.limit], p)
+		w.n += c
+		w.used = max(w.used, w.n)
+		p, written = p[c:], written+c
+		if w.n == w.limit && len(p) > 0 {
+			if err := w.seal(w.buf[:w.n]); err != nil {
+				return written, err
+			}
+		}
+	}
+	return written, nil
+}
+
+// seal seals one segment that is not the last and writes it.
+func (w *segmentWriter) seal(pt []byte) error {
+	if w.seg == math.MaxUint32-1 {
+		w.err = errStreamTooLong
+		return w.err
+	}
+	if err := w.emit(pt, false); err != nil {
+		return err
+	}
+	w.seg++
+	w.n = 0
+	w.limit = w.segPT
+	return nil
+}
+
+// emit seals pt (in place when it is the buffer) into the buffer and writes
+// the segment to dst.
+func (w *segmentWriter) emit(pt []byte, last bool) error {
+	segmentNonce(&w.nonce, w.seg, last)
+	ct := w.aead.Seal(w.buf[:0], w.nonce[:], pt, nil)
+	w.used = max(w.used, len(ct))
+	if _, err := w.dst.Write(ct); err != nil {
+		w.err = fmt.Errorf("encryption: write ciphertext: %w", err)
+		return w.err
+	}
+	return nil
+}
+
+// Close seals the last segment, which may be empty, and releases the
+// buffer. It does not close dst.
+func (w *segmentWriter) Close() error {
+	if w.closed {
+		return nil
+	}
+	w.closed = true
+	defer w.release()
+	if w.err != nil {
+		return w.err
+	}
+	return w.emit(w.buf[:w.n], true)
+}
+
+func (w *segmentWriter) release() {
+	if w.bufp != nil {
+		putSegBuffer(w.bufp, w.used)
+		w.bufp, w.buf = nil, nil
+	}
+}
+
+// segmentReader decrypts a stream under whichever of its keys made it.
+type segmentReader struct {
+	keys []*streamKey // the keyset's enabled keys, primary first
+	ad   []byte
+	src  io.Reader
+
+	key     *streamKey  // the key of the stream, once its header is read
+	aead    cipher.AEAD // nil until the first segment is open when keys > 1
+	salt    []byte
+	nonce   [streamNonceSize]byte
+	bufp    *[]byte
+	buf     []byte // segSize+1 bytes: a ciphertext segment and one byte more
+	used    int
+	ahead   int  // 1 when the last read brought the next segment's first byte
+	aheadB  byte // that byte, kept aside while buf holds plaintext
+	seg     uint32
+	started bool   // the first segment has been read
+	pt      []byte // authenticated plaintext not yet returned
+	last    bool   // the last segment has been read
+	err     error  // sticky; io.EOF at the end
+	scratch []byte // plaintext of a trial opening, several keys only
+}
+
+func newSegmentReader(keys []*streamKey, src io.Reader, associatedData []byte) *segmentReader {
+	return &segmentReader{keys: keys, ad: associatedData, src: src}
+}
+
+// Read returns plaintext of authenticated segments only. A segment that fits
+// in p is opened straight into p.
+func (r *segmentReader) Read(p []byte) (int, error) {
+	if len(r.pt) > 0 {
+		n := copy(p, r.pt)
+		r.pt = r.pt[n:]
+		return n, nil
+	}
+	if r.err != nil {
+		return 0, r.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	ct, err := r.next()
+	if err != nil {
+		return 0, r.fail(err)
+	}
+	if len(p) >= len(ct)-streamTagSize {
+		out, err := r.open(p[:0], ct, r.last)
+		if err != nil {
+			return 0, r.fail(err)
+		}
+		if len(out) == 0 && r.last {
+			return 0, r.fail(io.EOF) // an empty last segment
+		}
+		return len(out), nil
+	}
+	out, err := r.openInPlace(ct)
+	if err != nil {
+		return 0, r.fail(err)
+	}
+	n := copy(p, out)
+	r.pt = out[n:]
+	return n, nil
+}
+
+// WriteTo writes the plaintext to w one authenticated segment at a time,
+// opened in place in the buffer the ciphertext was read into: io.Copy uses
+// it, and the plaintext is never copied.
+//
+// A source in memory (*bytes.Reader, *bytes.Buffer) hands its bytes over in
+// one call of its own WriteTo, and its segments are opened where they lie,
+// so the ciphertext is not copied either.
+func (r *segmentReader) WriteTo(w io.Writer) (int64, error) {
+	if r.key == nil && r.err == nil {
+		switch src := r.src.(type) {
+		case *bytes.Reader:
+			return r.sinkFrom(src, w)
+		case *bytes.Buffer:
+			return r.sinkFrom(src, w)
+		}
+	}
+	var total int64
+	for {
+		if len(r.pt) > 0 {
+			n, err := w.Write(r.pt)
+			total += int64(n)
+			r.pt = r.pt[n:]
+			if err == nil && len(r.pt) > 0 {
+				err = io.ErrShortWrite
+			}
+			if err != nil {
+				return total, err
+			}
+		}
+		if r.err != nil {
+			if r.err == io.EOF {
+				return total, nil
+			}
+			return total, r.err
+		}
+		ct, err := r.next()
+		if err != nil {
+			r.fail(err)
+			continue
+		}
+		out, err := r.openInPlace(ct)
+		if err != nil {
+			r.fail(err)
+			continue
+		}
+		r.pt = out
+	}
+}
+
+// next reads the next ciphertext segment into the buffer, after the header
+// when it is the first. At the end of the stream it returns io.EOF.
+func (r *segmentReader) next() ([]byte, error) {
+	if r.last {
+		return nil, io.EOF
+	}
+	if r.key == nil {
+		if err := r.readHeader(); err != nil {
+			return nil, err
+		}
+	}
+	lim := r.key.segSize + 1
+	if !r.started {
+		lim -= r.key.headerLen() // the first segment shares its room with the header
+		r.started = true
+	}
+	if r.ahead == 1 {
+		r.buf[0] = r.aheadB
+	}
+	n, err := io.ReadFull(r.src, r.buf[r.ahead:lim])
+	n += r.ahead
+	r.used = max(r.used, n)
+	switch err {
+	case nil:
+		// One byte of the next segment came too: this one is not the last.
+		r.ahead, r.aheadB = 1, r.buf[lim-1]
+		n--
+	case io.EOF, io.ErrUnexpectedEOF:
+		r.ahead, r.last = 0, true
+	default:
+		return nil, fmt.Errorf("encryption: read ciphertext: %w", err)
+	}
+	// A segment holds at least its tag, and only the last may have the
+	// number 2^32-2 (see errStreamTooLong).
+	if n < streamTagSize || (!r.last && r.seg >= math.MaxUint32-1) {
+		return nil, ErrDecrypt
+	}
+	return r.buf[:n], nil
+}
+
+// readHeader reads the stream header and sets up the reader.
+func (r *segmentReader) readHeader() error {
+	hl := r.keys[0].headerLen()
+	var hdr [1 + 64 + streamNoncePrefixSize]byte
+	if _, err := io.ReadFull(r.src, hdr[:1]); err != nil {
+		if err == io.EOF {
+			return ErrDecrypt // an empty source is no stream, not an empty one
+		}
+		return readErr(err)
+	}
+	if int(hdr[0]) != hl {
+		return ErrDecrypt
+	}
+	if _, err := io.ReadFull(r.src, hdr[1:hl]); err != nil {
+		return readErr(err)
+	}
+	return r.setHeader(hdr[:hl])
+}
+
+// setHeader takes the salt and nonce prefix of a whole header, derives the
+// key when the keyset has only one, and takes a segment buffer. All keys
+// of a keyset have the same header length and segment size.
+func (r *segmentReader) setHeader(hdr []byte) error {
+	k0 := r.keys[0]
+	if len(hdr) != k0.headerLen() || int(hdr[0]) != len(hdr) {
+		return ErrDecrypt
+	}
+	r.salt = append([]byte(nil), hdr[1:1+k0.keySize]...)
+	copy(r.nonce[:], hdr[1+k0.keySize:])
+	if len(r.keys) == 1 {
+		a, err := k0.aead(r.salt, r.ad)
+		if err != nil {
+			return ErrDecrypt
+		}
+		r.aead = a
+	}
+	r.key = k0
+	r.bufp = getSegBuffer(k0.segSize)
+	r.buf = (*r.bufp)[:k0.segSize+1]
+	return nil
+}
+
+// readErr maps a short read of the source to ErrDecrypt (a truncated
+// stream) and wraps any other error of the source.
+func readErr(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return ErrDecrypt
+	}
+	return fmt.Errorf("encryption: read ciphertext: %w", err)
+}
+
+// open opens segment ct into dst, which must not overlap ct unless it is
+// ct[:0] and the key is known. The first segment of a stream under a keyset
+// of several keys is tried under each key.
+func (r *segmentReader) open(dst, ct []byte, last bool) ([]byte, error) {
+	segmentNonce(&r.nonce, r.seg, last)
+	if r.aead == nil {
+		for _, k := range r.keys {
+			a, err := k.aead(r.salt, r.ad)
+			if err != nil {
+				continue
+			}
+			if out, err := a.Open(dst, r.nonce[:], ct, nil); err == nil {
+				r.aead = a
+				r.seg++
+				return out, nil
+			}
+		}
+		return nil, ErrDecrypt
+	}
+	out, err := r.aead.Open(dst, r.nonce[:], ct, nil)
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	r.seg++
+	return out, nil
+}
+
+// openInPlace opens ct in the buffer it was read into; a trial opening
+// under several keys goes through a scratch buffer, since a failed opening
+// in place would destroy the ciphertext.
+func (r *segmentReader) openInPlace(ct []byte) ([]byte, error) {
+	if r.aead != nil {
+		return r.open(ct[:0], ct, r.last)
+	}
+	if r.scratch == nil {
+		r.scratch = make([]byte, r.key.segSize)
+	}
+	out, err := r.open(r.scratch[:0], ct, r.last)
+	if err != nil {
+		return nil, err
+	}
+	return append(ct[:0], out...), nil
+}
+
+// fail makes err sticky, releasing the buffer, and returns it.
+func (r *segmentReader) fail(err error) error {
+	if r.err == nil {
+		r.err = err
+	}
+	r.pt = nil
+	if r.bufp != nil {
+		putSegBuffer(r.bufp, r.used)
+		r.bufp, r.buf = nil, nil
+	}
+	if r.scratch != nil {
+		clear(r.scratch)
+		r.scratch = nil
+	}
+	return r.err
+}
+
+// sinkFrom decrypts the stream src writes into a segmentSink, which opens
+// every segment that lies whole in a Write, with a byte after it, straight
+// from the written slice, and collects only the segments that straddle two
+// Writes, and the last.
+func (r *segmentReader) sinkFrom(src io.WriterTo, w io.Writer) (int64, error) {
+	s := &segmentSink{r: r, w: w}
+	defer s.release()
+	_, err := src.WriteTo(s)
+	switch {
+	case s.err != nil:
+		err = s.err // ErrDecrypt, or an error of w
+	case err != nil:
+		err = fmt.Errorf("encryption: read ciphertext: %w", err)
+	default:
+		err = s.finish()
+	}
+	if err != nil {
+		return s.written, r.fail(err)
+	}
+	r.fail(io.EOF)
+	return s.written, nil
+}
+
+// segmentSink is the writer sinkFrom hands to the source.
+type segmentSink struct {
+	r       *segmentReader
+	w       io.Writer
+	hdr     []byte  // the header as it arrives
+	n       int     // bytes of the current segment collected in r.buf
+	ptp     *[]byte // plaintext buffer
+	ptUsed  int
+	written int64
+	err     error // sticky: ErrDecrypt, or an error of w
+}
+
+func (s *segmentSink) Write(p []byte) (int, error) {
+	if s.err != nil {
+		return 0, s.err
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	total := len(p)
+	r := s.r
+	if r.key == nil {
+		hl := r.keys[0].headerLen()
+		c := min(hl-len(s.hdr), len(p))
+		s.hdr, p = append(s.hdr, p[:c]...), p[c:]
+		if int(s.hdr[0]) != hl {
+			s.err = ErrDecrypt
+			return 0, s.err
+		}
+		if len(s.hdr) < hl {
+			return total, nil
+		}
+		if err := r.setHeader(s.hdr); err != nil {
+			s.err = err
+			return 0, err
+		}
+		s.ptp = getSegBuffer(r.key.segSize)
+	}
+	for len(p) > 0 {
+		l := r.key.segSize
+		if !r.started {
+			l -= r.key.headerLen()
+		}
+		if s.n == 0 && len(p) > l {
+			if err := s.emit(p[:l], false); err != nil {
+				return 0, err
+			}
+			p = p[l:]
+			continue
+		}
+		c := copy(r.buf[s.n:l+1], p)
+		s.n += c
+		r.used = max(r.used, s.n)
+		p = p[c:]
+		if s.n == l+1 {
+			if err := s.emit(r.buf[:l], false); err != nil {
+				return 0, err
+			}
+			r.buf[0], s.n = r.buf[l], 1
+		}
+	}
+	return total, nil
+}
+
+// emit opens one segment into the plaintext buffer and writes it to w.
+func (s *segmentSink) emit(ct []byte, last bool) error {
+	r := s.r
+	r.started = true
+	if len(ct) < streamTagSize || (!last && r.seg >= math.MaxUint32-1) {
+		s.err = ErrDecrypt
+		return s.err
+	}
+	out, err := r.open((*s.ptp)[:0], ct, last)
+	if err != nil {
+		s.err = err
+		return err
+	}
+	s.ptUsed = max(s.ptUsed, len(out))
+	n, err := s.w.Write(out)
+	s.written += int64(n)
+	if err == nil && n < len(out) {
+		err = io.ErrShortWrite
+	}
+	if err != nil {
+		s.err = err
+		return err
+	}
+	return nil
+}
+
+// finish opens the last segment once the source has ended.
+func (s *segmentSink) finish() error {
+	if s.r.key == nil {
+		return ErrDecrypt // the stream ended inside its header
+	}
+	if err := s.emit(s.r.buf[:s.n], true); err != nil {
+		return err
+	}
+	s.r.last = true
+	return nil
+}
+
+func (s *segmentSink) release() {
+	if s.ptp != nil {
+		putSegBuffer(s.ptp, s.ptUsed)
+		s.ptp = nil
+	}
+}
