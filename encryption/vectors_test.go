@@ -1,6 +1,7 @@
 package encryption
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -99,6 +100,53 @@ func TestWycheproofAESGCM(t *testing.T) {
 		}
 	}
 	t.Logf("wycheproof AES-GCM: %d vectors through the record path (%d valid, %d invalid)", ran, valid, invalid)
+	require.Greater(t, valid, 20, "the AES-256 12-byte-IV group must be exercised")
+	require.Greater(t, invalid, 10, "invalid vectors (modified tags) must be exercised")
+}
+
+// TestWycheproofAESGCMStreamSegments runs the same vectors through the
+// AES-GCM that privkit's streams drive themselves (newSegmentGCM), opening
+// both into a fresh slice and in place, as the stream reader does, and
+// sealing in place, as the stream writer does.
+func TestWycheproofAESGCMStreamSegments(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join("testdata", "wycheproof", "aes_gcm_test.json"))
+	require.NoError(t, err)
+	var f wycheproofFile
+	require.NoError(t, json.Unmarshal(raw, &f))
+	valid, invalid := 0, 0
+	for _, g := range f.TestGroups {
+		if g.IVSize != 96 || g.TagSize != 128 || g.KeySize != 256 {
+			continue // stream segments use AES-256, 12-byte nonces, 16-byte tags only
+		}
+		for _, tc := range g.Tests {
+			a, err := newSegmentGCM(unhex(t, tc.Key))
+			require.NoError(t, err, "tcId %d", tc.TCID)
+			iv, aad, msg := unhex(t, tc.IV), unhex(t, tc.AAD), unhex(t, tc.Msg)
+			ct := append(unhex(t, tc.CT), unhex(t, tc.Tag)...)
+			pt, err := a.Open(nil, iv, ct, aad)
+			inPlace := bytes.Clone(ct)
+			pt2, err2 := a.Open(inPlace[:0], iv, inPlace, aad)
+			switch tc.Result {
+			case "valid":
+				valid++
+				require.NoError(t, err, "tcId %d (%s) must open", tc.TCID, tc.Comment)
+				require.NoError(t, err2, "tcId %d in place", tc.TCID)
+				assert.Equal(t, msg, append([]byte{}, pt...), "tcId %d plaintext", tc.TCID)
+				assert.Equal(t, msg, append([]byte{}, pt2...), "tcId %d plaintext in place", tc.TCID)
+				buf := make([]byte, len(msg), len(msg)+16)
+				copy(buf, msg)
+				assert.Equal(t, ct, a.Seal(buf[:0], iv, buf, aad), "tcId %d sealed in place", tc.TCID)
+			case "invalid":
+				invalid++
+				assert.Error(t, err, "tcId %d (%s) must not open", tc.TCID, tc.Comment)
+				assert.Error(t, err2, "tcId %d in place", tc.TCID)
+				assert.Nil(t, pt, "tcId %d: no plaintext on failure", tc.TCID)
+				assert.Nil(t, pt2, "tcId %d: no plaintext on failure in place", tc.TCID)
+			}
+		}
+	}
+	t.Logf("wycheproof AES-GCM: %d valid and %d invalid vectors through the stream segment path", valid, invalid)
 	require.Greater(t, valid, 20, "the AES-256 12-byte-IV group must be exercised")
 	require.Greater(t, invalid, 10, "invalid vectors (modified tags) must be exercised")
 }
