@@ -46,6 +46,17 @@ func unhex(t *testing.T, s string) []byte {
 	return b
 }
 
+// loadWycheproofAESGCM reads the Wycheproof AES-GCM vectors.
+func loadWycheproofAESGCM(t *testing.T) wycheproofFile {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", "wycheproof", "aes_gcm_test.json"))
+	require.NoError(t, err)
+	var f wycheproofFile
+	require.NoError(t, json.Unmarshal(raw, &f))
+	require.Equal(t, "AES-GCM", f.Algorithm)
+	return f
+}
+
 // TestWycheproofAESGCM runs the Wycheproof AES-GCM vectors through the path
 // privkit's records take: a Tink AES-GCM key (12-byte IV, 16-byte tag) with
 // the TINK output prefix, in a keyset turned into primitives by
@@ -53,11 +64,7 @@ func unhex(t *testing.T, s string) []byte {
 // other IV or tag sizes, which privkit never uses, are skipped and counted.
 func TestWycheproofAESGCM(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile(filepath.Join("testdata", "wycheproof", "aes_gcm_test.json"))
-	require.NoError(t, err)
-	var f wycheproofFile
-	require.NoError(t, json.Unmarshal(raw, &f))
-	require.Equal(t, "AES-GCM", f.Algorithm)
+	f := loadWycheproofAESGCM(t)
 
 	streamKeys, err := generateSourceKeys() // any valid stream keyset
 	require.NoError(t, err)
@@ -110,10 +117,7 @@ func TestWycheproofAESGCM(t *testing.T) {
 // sealing in place, as the stream writer does.
 func TestWycheproofAESGCMStreamSegments(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile(filepath.Join("testdata", "wycheproof", "aes_gcm_test.json"))
-	require.NoError(t, err)
-	var f wycheproofFile
-	require.NoError(t, json.Unmarshal(raw, &f))
+	f := loadWycheproofAESGCM(t)
 	valid, invalid := 0, 0
 	for _, g := range f.TestGroups {
 		if g.IVSize != 96 || g.TagSize != 128 || g.KeySize != 256 {
