@@ -46,13 +46,19 @@ func unhex(t *testing.T, s string) []byte {
 	return b
 }
 
+// loadJSON decodes a JSON file under testdata into v.
+func loadJSON(t *testing.T, v any, path ...string) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(append([]string{"testdata"}, path...)...))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(raw, v))
+}
+
 // loadWycheproofAESGCM reads the Wycheproof AES-GCM vectors.
 func loadWycheproofAESGCM(t *testing.T) wycheproofFile {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "wycheproof", "aes_gcm_test.json"))
-	require.NoError(t, err)
 	var f wycheproofFile
-	require.NoError(t, json.Unmarshal(raw, &f))
+	loadJSON(t, &f, "wycheproof", "aes_gcm_test.json")
 	require.Equal(t, "AES-GCM", f.Algorithm)
 	return f
 }
@@ -195,10 +201,8 @@ type argon2Vectors struct {
 
 func loadArgon2Vectors(t *testing.T) argon2Vectors {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("testdata", "argon2", "argon2id_vectors.json"))
-	require.NoError(t, err)
 	var v argon2Vectors
-	require.NoError(t, json.Unmarshal(raw, &v))
+	loadJSON(t, &v, "argon2", "argon2id_vectors.json")
 	require.NotEmpty(t, v.PHC)
 	require.NotEmpty(t, v.XCrypto)
 	return v
