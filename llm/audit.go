@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/inferlabs/privkit/audit"
@@ -21,18 +22,39 @@ type callState struct {
 	attempts   int
 	usage      Usage
 	finish     FinishReason
-	redactions map[string]int
-	consent    string // allowed, denied, error, unchecked
-	policy     string // none, met, refused
-	excluded   int    // providers the policy excluded
+	redactions []kindCount // by kind, in order of first finding
+	consent    string      // allowed, denied, error, unchecked
+	policy     string      // none, met, refused
+	excluded   int         // providers the policy excluded
 	denied     bool
 	promptHash string
 	stopped    bool // the caller stopped reading a stream early
 	firstChunk time.Duration
+
+	kindsBuf [4]kindCount // backs redactions: a call finds few kinds
+}
+
+// kindCount is how many findings of one kind a call's prompt held.
+type kindCount struct {
+	kind string
+	n    int
 }
 
 func (c *Client) newState(subject, action string) *callState {
-	return &callState{action: action, subject: subject, start: c.now(), redactions: map[string]int{}}
+	st := &callState{action: action, subject: subject, start: c.now()}
+	st.redactions = st.kindsBuf[:0]
+	return st
+}
+
+// countKind adds one finding of kind k.
+func (st *callState) countKind(k string) {
+	for i := range st.redactions {
+		if st.redactions[i].kind == k {
+			st.redactions[i].n++
+			return
+		}
+	}
+	st.redactions = append(st.redactions, kindCount{kind: k, n: 1})
 }
 
 // errorKind names an error's class for the audit event without its text.
@@ -84,8 +106,9 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 	if c.opts.Auditor == nil {
 		return
 	}
+	now := c.now()
 	ev := audit.Event{
-		Time:    c.now(),
+		Time:    now,
 		Actor:   c.opts.Actor,
 		Action:  st.action,
 		Subject: st.subject,
@@ -94,7 +117,7 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 		Service: c.opts.Service,
 	}
 	if st.provider != "" {
-		ev.Resource = "llm/" + st.provider
+		ev.Resource = c.resource(st.provider)
 	}
 	if err != nil {
 		ev.Outcome = audit.Error
@@ -102,13 +125,22 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 			ev.Outcome = audit.Denied
 		}
 	}
-	attrs := make([]audit.Attr, 0, 16+len(st.redactions))
+	stream := st.action == "llm.stream" && st.firstChunk > 0
+	// Exactly as many attributes as are appended below: the nine always
+	// there, "redactions" and one per kind, and those that may be absent.
+	n := 10 + len(st.redactions)
+	for _, present := range [...]bool{st.promptHash != "", st.finish != "", stream, st.stopped, err != nil} {
+		if present {
+			n++
+		}
+	}
+	attrs := make([]audit.Attr, 0, n)
 	attrs = append(attrs,
 		audit.String("provider", st.provider),
 		audit.String("model", st.model),
 		audit.Int("input_tokens", int64(st.usage.InputTokens)),
 		audit.Int("output_tokens", int64(st.usage.OutputTokens)),
-		audit.Int("latency_ms", c.now().Sub(st.start).Milliseconds()),
+		audit.Int("latency_ms", now.Sub(st.start).Milliseconds()),
 		audit.Int("attempts", int64(st.attempts)),
 		audit.String("consent", st.consent),
 		audit.String("policy", st.policy),
@@ -120,19 +152,16 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 	if st.finish != "" {
 		attrs = append(attrs, audit.String("finish_reason", string(st.finish)))
 	}
-	var kindsBuf [8]string
-	kinds := kindsBuf[:0]
+	slices.SortFunc(st.redactions, func(a, b kindCount) int { return strings.Compare(a.kind, b.kind) })
 	total := 0
-	for k, n := range st.redactions {
-		kinds = append(kinds, k)
-		total += n
+	for _, kc := range st.redactions {
+		total += kc.n
 	}
-	slices.Sort(kinds)
 	attrs = append(attrs, audit.Int("redactions", int64(total)))
-	for _, k := range kinds {
-		attrs = append(attrs, audit.Int(redactionsAttr(k), int64(st.redactions[k])))
+	for _, kc := range st.redactions {
+		attrs = append(attrs, audit.Int(redactionsAttr(kc.kind), int64(kc.n)))
 	}
-	if st.action == "llm.stream" && st.firstChunk > 0 {
+	if stream {
 		attrs = append(attrs, audit.Int("first_chunk_ms", st.firstChunk.Milliseconds()))
 	}
 	if st.stopped {
@@ -160,6 +189,14 @@ var builtinRedactionsAttrs = func() map[string]string {
 	m[string(redact.Other)] = "redactions." + string(redact.Other)
 	return m
 }()
+
+// resource returns the audit events' Resource for the named provider.
+func (c *Client) resource(name string) string {
+	if r, ok := c.resources[name]; ok {
+		return r
+	}
+	return "llm/" + name
+}
 
 // redactionsAttr returns the audit attribute name for redactions of kind k.
 func redactionsAttr(k string) string {

@@ -102,6 +102,7 @@ type RetryPolicy struct {
 // for concurrent use and starts no goroutines.
 type Client struct {
 	providers []Provider
+	resources map[string]string // provider name -> audit Resource, "llm/<name>"
 	opts      Options
 	retry     RetryPolicy
 	now       func() time.Time
@@ -131,6 +132,10 @@ func New(providers []Provider, opts *Options) (*Client, error) {
 		seen[p.Name()] = true
 	}
 	c := &Client{providers: append([]Provider(nil), providers...), cooldown: map[string]time.Time{}}
+	c.resources = make(map[string]string, len(providers))
+	for _, p := range providers {
+		c.resources[p.Name()] = "llm/" + p.Name()
+	}
 	if opts != nil {
 		c.opts = *opts
 	}

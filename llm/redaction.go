@@ -90,7 +90,7 @@ type cachedText struct {
 
 func (e cachedText) count(st *callState) {
 	for _, k := range e.kinds {
-		st.redactions[k]++
+		st.countKind(k)
 	}
 }
 
