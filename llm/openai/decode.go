@@ -1,6 +1,7 @@
 package openai
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"strconv"
 	"unicode"
@@ -471,8 +472,20 @@ func (d *jdec) integer() (int, bool) {
 	case '.', 'e', 'E':
 		return 0, false
 	}
-	n, err := strconv.ParseInt(string(d.b[start:d.i]), 10, strconv.IntSize)
-	return int(n), err == nil
+	// At most 18 digits cannot overflow an int64; longer numbers go
+	// through strconv, which reports a range error as encoding/json does.
+	if d.i-digits > 18 || strconv.IntSize < 64 {
+		n, err := strconv.ParseInt(string(d.b[start:d.i]), 10, strconv.IntSize)
+		return int(n), err == nil
+	}
+	n := 0
+	for _, c := range d.b[digits:d.i] {
+		n = n*10 + int(c-'0')
+	}
+	if digits > start {
+		n = -n
+	}
+	return n, true
 }
 
 // str decodes the string at d.i as encoding/json does: invalid UTF-8 and
@@ -492,7 +505,7 @@ func (d *jdec) strBytes() ([]byte, bool) {
 	start := d.i
 	for {
 		// Locals, not d.i: the loop then runs in registers.
-		b, i := d.b, d.i
+		b, i := d.b, plainRun(d.b, d.i)
 		for i < len(b) && plainByte[b[i]] {
 			i++
 		}
@@ -524,6 +537,26 @@ var plainByte = func() (t [256]bool) {
 	}
 	return t
 }()
+
+// plainRun returns an index at or after i and no further than the first
+// byte at or after i that is not plainByte: it steps eight bytes at a time
+// and stops before the first word that holds such a byte (the caller
+// finishes byte by byte).
+func plainRun(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		// A byte is plain when it is below 0x80, not below 0x20, and
+		// neither '"' nor '\\'. Each term has its high bit set in a byte
+		// that fails one test (a zero byte of w^x is a byte equal to x).
+		q := w ^ (ones * '"')
+		bs := w ^ (ones * '\\')
+		if (w|(w-ones*0x20)|((q-ones)&^q)|((bs-ones)&^bs))&highs != 0 {
+			break
+		}
+	}
+	return i
+}
 
 func (d *jdec) strSlow(start int) ([]byte, bool) {
 	out := make([]byte, 0, d.i-start+16)
@@ -647,7 +680,7 @@ func (d *jdec) literal(s string) bool {
 func (d *jdec) skipString() bool {
 	d.i++
 	for d.i < len(d.b) {
-		b, i := d.b, d.i
+		b, i := d.b, plainRun(d.b, d.i)
 		for i < len(b) && plainByte[b[i]] || i < len(b) && b[i] >= utf8.RuneSelf {
 			i++
 		}

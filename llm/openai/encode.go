@@ -138,6 +138,28 @@ func encodeRequest(req *llm.Request, model string, stream, legacyMaxTokens bool)
 
 const hexDigits = "0123456789abcdef"
 
+// plainPrefix returns the index of the first byte at or after i that ends a
+// run of jsonPlain bytes, or an index before it: it steps eight bytes at a
+// time and stops at the first word that holds a byte that is not plain
+// (the caller finishes byte by byte).
+func plainPrefix(s string, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(s); i += 8 {
+		t := s[i : i+8] // one bounds check; the loads below merge into one
+		w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+			uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+		// A byte is plain when it is below 0x80, not below 0x20, and
+		// neither '"' nor '\\'. Each term has its high bit set in a byte
+		// that fails one test (a zero byte of w^x is a byte equal to x).
+		q := w ^ (ones * '"')
+		bs := w ^ (ones * '\\')
+		if (w|(w-ones*0x20)|((q-ones)&^q)|((bs-ones)&^bs))&highs != 0 {
+			break
+		}
+	}
+	return i
+}
+
 // appendString appends s as a JSON string: quotes, backslashes and control
 // characters escaped, U+2028 and U+2029 escaped, invalid UTF-8 replaced by
 // U+FFFD (as encoding/json does).
@@ -154,6 +176,7 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		i = plainPrefix(s, i)
 		for i < len(s) && jsonPlain[s[i]] {
 			i++
 		}

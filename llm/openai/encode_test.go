@@ -1,9 +1,11 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/inferlabs/privkit/llm"
@@ -53,6 +55,27 @@ func TestEncodeRequestMatchesEncodingJSON(t *testing.T) {
 		_, err := encodeRequest(&llm.Request{Temperature: &bad}, "m", false, false)
 		if err == nil {
 			t.Errorf("temperature %v encoded", bad)
+		}
+	}
+}
+
+// TestAppendStringEveryOffset puts each kind of byte that needs escaping
+// (and non-ASCII bytes, and plain ones; none that encoding/json escapes
+// for HTML) at every offset of the eight-byte words appendString
+// skips at once, and checks the result against encoding/json.
+func TestAppendStringEveryOffset(t *testing.T) {
+	t.Parallel()
+	specials := []string{"\"", "\\", "\x00", "\n", "\x1f", "\x7f", "é", "\u2028", "\xff", " ", "~"}
+	for _, sp := range specials {
+		for pre := 0; pre < 20; pre++ {
+			s := strings.Repeat("a", pre) + sp + strings.Repeat("b", 19-pre)
+			want, err := json.Marshal(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := appendString(nil, s); !bytes.Equal(got, want) {
+				t.Errorf("appendString(%q) = %s, want %s", s, got, want)
+			}
 		}
 	}
 }
