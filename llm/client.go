@@ -403,7 +403,7 @@ func (c *Client) order(ps []Provider) []Provider {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.cooldown) == 0 {
-		return ps // nobody cools down; ps is the caller's own slice
+		return ps // nobody cools down; ps is read only
 	}
 	now := c.now()
 	var warm, cold []Provider

@@ -207,16 +207,26 @@ func (e *PolicyError) Error() string {
 // Is reports whether target is [ErrPolicy].
 func (e *PolicyError) Is(target error) bool { return target == ErrPolicy }
 
-// eligible splits providers into those meeting req and the refusals.
+// eligible splits providers into those meeting req and the refusals. When
+// every provider meets req it returns providers itself, which the caller
+// must not modify.
 func eligible(providers []Provider, req Requirements) ([]Provider, []Refusal) {
 	var ok []Provider
 	var refused []Refusal
-	for _, p := range providers {
+	for i, p := range providers {
 		if unmet := req.Unmet(p.Facts()); len(unmet) > 0 {
+			if refused == nil {
+				ok = append(ok, providers[:i]...) // all met req so far
+			}
 			refused = append(refused, Refusal{Provider: p.Name(), Unmet: unmet})
 			continue
 		}
-		ok = append(ok, p)
+		if refused != nil {
+			ok = append(ok, p)
+		}
+	}
+	if refused == nil {
+		return providers, nil
 	}
 	return ok, refused
 }

@@ -24,9 +24,10 @@ var errStop = errors.New("llm: caller stopped")
 // earlier of it and the attempt's deadline, and waits between attempts end
 // before it. That is one context and one timer per attempt, not two.
 func (c *Client) run(ctx context.Context, stream bool, cands []Provider, st *callState, fn func(context.Context, Provider) error) error {
+	start := time.Now() // also the first attempt's start
 	var callDL time.Time
 	if c.opts.Timeout > 0 {
-		callDL = time.Now().Add(c.opts.Timeout)
+		callDL = start.Add(c.opts.Timeout)
 	}
 	var errs []error
 	for _, p := range cands {
@@ -34,7 +35,11 @@ func (c *Client) run(ctx context.Context, stream bool, cands []Provider, st *cal
 		for attempt := 1; ; attempt++ {
 			st.attempts++
 			st.provider = p.Name()
-			err = c.attempt(ctx, callDL, stream, p, fn)
+			now := start
+			if st.attempts > 1 {
+				now = time.Now()
+			}
+			err = c.attempt(ctx, now, callDL, stream, p, fn)
 			if err == nil {
 				c.warm(p)
 				return nil
@@ -100,9 +105,10 @@ func earliest(ctx context.Context, callDL time.Time) (time.Time, bool) {
 	return dl, ok
 }
 
-// attempt runs fn under the earlier of the attempt timeout and the call
-// deadline, and for a stream under the first-byte and idle timers.
-func (c *Client) attempt(ctx context.Context, callDL time.Time, stream bool, p Provider, fn func(context.Context, Provider) error) error {
+// attempt runs fn, starting at now, under the earlier of the attempt
+// timeout and the call deadline, and for a stream under the first-byte and
+// idle timers.
+func (c *Client) attempt(ctx context.Context, now, callDL time.Time, stream bool, p Provider, fn func(context.Context, Provider) error) error {
 	actx := ctx
 	if stream {
 		actx = wire.WithTimeouts(ctx, wire.Timeouts{
@@ -113,7 +119,7 @@ func (c *Client) attempt(ctx context.Context, callDL time.Time, stream bool, p P
 	var dl time.Time
 	var cause error // nil: context.DeadlineExceeded, the call's deadline
 	if c.opts.AttemptTimeout > 0 {
-		dl, cause = time.Now().Add(c.opts.AttemptTimeout), errAttemptTimeout
+		dl, cause = now.Add(c.opts.AttemptTimeout), errAttemptTimeout
 	}
 	if !callDL.IsZero() && (dl.IsZero() || callDL.Before(dl)) {
 		dl, cause = callDL, nil

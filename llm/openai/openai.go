@@ -166,19 +166,9 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 		hreq.Header = p.headers(stream)
 		return hreq, nil
 	}
-	// What http.NewRequestWithContext builds, without parsing the URL and
-	// canonicalising the headers on every call: it is given no URL (which
-	// parses at once) and the parsed one is set after.
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(body))
-	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
-	}
-	*hreq.URL = *p.url // into the URL NewRequestWithContext allocated
-	hreq.Host = hreq.URL.Host
-	for k, v := range p.header {
-		hreq.Header[k] = v // full slices: an append copies them
-	}
-	return hreq, nil
+	// What http.NewRequestWithContext builds, without printing and parsing
+	// the URL and canonicalising the headers on every call.
+	return wire.NewPost(ctx, p.url, p.header, body), nil
 }
 
 // streamError is the error of a streaming request answered with body: the

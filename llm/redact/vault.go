@@ -171,8 +171,26 @@ func (v *Vault) Restore(text string) string {
 	if len(v.byPH) == 0 {
 		return text
 	}
-	out, _ := v.restoreLocked(make([]byte, 0, len(text)+64), text, true)
-	return string(out)
+	// restoreLocked(dst, text, true), into a builder: its String does not
+	// copy the result.
+	var b strings.Builder
+	b.Grow(len(text) + 64)
+	for {
+		i := strings.IndexByte(text, '[')
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		b.WriteString(text[:i])
+		text = text[i:]
+		if e, n := v.match(text); e != nil {
+			b.Write(e.value)
+			text = text[n:]
+			continue
+		}
+		b.WriteByte('[')
+		text = text[1:]
+	}
 }
 
 // restoreLocked appends text to dst with known placeholders replaced. If

@@ -103,16 +103,16 @@ func (b *Base[F]) Wrap(err error) error {
 // body; the caller checks the status. Errors come wrapped with the
 // provider's name.
 func (b *Base[F]) Call(ctx context.Context, hreq *http.Request) (*http.Response, []byte, error) {
-	resp, err := Send(ctx, b.HC, hreq, false)
+	resp, g, err := send(ctx, b.HC, hreq, false)
 	if err != nil {
 		return nil, nil, b.Wrap(err)
 	}
-	defer resp.Close()
+	defer (&Response{Response: resp, body: g}).Close()
 	body, err := ReadBodySized(resp.Body, b.MaxBody, resp.ContentLength)
 	if err != nil {
 		return nil, nil, b.Wrap(err)
 	}
-	return resp.Response, body, nil
+	return resp, body, nil
 }
 
 // OpenStream sends a streaming request. On success it returns the response,

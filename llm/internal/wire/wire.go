@@ -4,11 +4,13 @@
 package wire
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,6 +74,16 @@ func (r *Response) Close() error {
 // ErrFirstByteTimeout or ErrStalled when they fire; errors from the body
 // then report those causes.
 func Send(ctx context.Context, hc *http.Client, req *http.Request, stream bool) (*Response, error) {
+	resp, g, err := send(ctx, hc, req, stream)
+	if err != nil {
+		return nil, err
+	}
+	return &Response{Response: resp, body: g}, nil
+}
+
+// send is Send returning the parts of its Response: the HTTP response and
+// the guarded body, nil without timers.
+func send(ctx context.Context, hc *http.Client, req *http.Request, stream bool) (*http.Response, *guardedBody, error) {
 	if hc == nil {
 		hc = http.DefaultClient
 	}
@@ -86,9 +98,9 @@ func Send(ctx context.Context, hc *http.Client, req *http.Request, stream bool) 
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return &Response{Response: resp}, nil // no timers: the body as it is
+		return resp, nil, nil // no timers: the body as it is
 	}
 	actx, cancel := context.WithCancelCause(ctx)
 	g := &guardedBody{ctx: actx, cancel: cancel, idle: t.Idle}
@@ -102,11 +114,11 @@ func Send(ctx context.Context, hc *http.Client, req *http.Request, stream bool) 
 			err = c
 		}
 		cancel(nil)
-		return nil, err
+		return nil, nil, err
 	}
 	g.rc = resp.Body
 	resp.Body = g
-	return &Response{Response: resp, body: g}, nil
+	return resp, g, nil
 }
 
 // guardedBody resets the idle timer on every read and maps reads that fail
@@ -172,6 +184,41 @@ func (g *guardedBody) Close() error {
 	}
 	g.cancel(nil)
 	return err
+}
+
+// NewPost returns the POST request of body to u that
+// http.NewRequestWithContext(ctx, "POST", u.String(), bytes.NewReader(body))
+// returns, with header's entries, without printing and parsing the URL. It
+// differs in one field: Host is empty, so the request goes to u.Host (as it
+// would anyway) and http.Client needs no copy of the URL for its cookie jar.
+// The request holds a copy of u and a new header map whose value slices are
+// header's: pass full slices (len == cap), so that an append copies them.
+func NewPost(ctx context.Context, u *url.URL, header http.Header, body []byte) *http.Request {
+	h := make(http.Header, len(header))
+	for k, v := range header {
+		h[k] = v
+	}
+	uc := *u
+	r := &http.Request{
+		Method:        http.MethodPost,
+		URL:           &uc,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		ContentLength: int64(len(body)),
+	}
+	if len(body) == 0 {
+		r.Body = http.NoBody
+		r.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+	} else {
+		// A *bytes.Reader in a NopCloser, as NewRequest makes: the
+		// transport then knows the body is in memory and writes it with
+		// the headers in one go.
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	return r.WithContext(ctx)
 }
 
 // ReadBody reads at most max bytes of r (0 means DefaultMaxBody) and fails

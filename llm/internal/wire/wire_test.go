@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -185,5 +187,37 @@ func TestReadBodySized(t *testing.T) {
 			require.NoError(t, err, tt.reason)
 			assert.Equal(t, tt.body, string(b), tt.reason)
 		})
+	}
+}
+
+// TestNewPostAsNewRequest checks that NewPost's request goes on the wire as
+// the one http.NewRequestWithContext builds, and can be replayed.
+func TestNewPostAsNewRequest(t *testing.T) {
+	t.Parallel()
+	u, err := url.Parse("https://api.example.com:8443/v1/chat/completions?a=b%20c")
+	require.NoError(t, err)
+	header := http.Header{"Content-Type": {"application/json"}, "Authorization": {"Bearer k"}}
+	for _, body := range []string{`{"model":"m"}`, ""} {
+		ctx := context.WithValue(context.Background(), timeoutsKey{}, Timeouts{Idle: time.Second})
+		got := NewPost(ctx, u, header, []byte(body))
+		want, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(body))
+		require.NoError(t, err)
+		want.Header = header.Clone()
+
+		gotDump, err := httputil.DumpRequestOut(got, true)
+		require.NoError(t, err)
+		wantDump, err := httputil.DumpRequestOut(want, true)
+		require.NoError(t, err)
+		assert.Equal(t, string(wantDump), string(gotDump), "the same bytes on the wire")
+		assert.Equal(t, ctx, got.Context(), "the caller's context")
+		assert.Equal(t, int64(len(body)), got.ContentLength, "a known length")
+		assert.NotSame(t, u, got.URL, "a copy of the URL, which the client may change")
+		rc, err := got.GetBody()
+		require.NoError(t, err)
+		b, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		assert.Equal(t, body, string(b), "GetBody replays the body for a retry on a new connection")
+		got.Header.Set("X-Added", "1")
+		assert.Empty(t, header.Get("X-Added"), "the request has its own header map")
 	}
 }
