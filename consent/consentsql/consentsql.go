@@ -40,9 +40,6 @@ import (
 // Channel is the PostgreSQL notification channel of new decisions.
 const Channel = "privkit_consent"
 
-// maxPayload bounds a notification payload (PostgreSQL allows < 8000 bytes).
-const maxPayload = 1024
-
 var migrations = []sqldb.Migration{{
 	Version: 1,
 	SQL: `CREATE TABLE consent_head (
@@ -78,18 +75,10 @@ CREATE TABLE consent_current (
 type Store struct {
 	db *sqldb.DB
 
-	mu       sync.Mutex
-	watchers []watcher
-	nextID   int
-	closed   bool
-	cancel   context.CancelFunc // stops the listener
-	done     chan struct{}      // closed when the listener has stopped
-	ready    chan struct{}      // closed once the listener has run LISTEN
-}
+	watch *sqldb.Watchers
 
-type watcher struct {
-	id int
-	fn func(string)
+	mu     sync.Mutex
+	closed bool
 }
 
 var (
@@ -110,7 +99,7 @@ func New(ctx context.Context, db *sql.DB) (*Store, error) {
 	if err := sqldb.Migrate(ctx, w, "consent", migrations); err != nil {
 		return nil, fmt.Errorf("consentsql: %w", err)
 	}
-	return &Store{db: w}, nil
+	return &Store{db: w, watch: sqldb.NewWatchers(w, Channel)}, nil
 }
 
 const cols = "seq, subject, purpose, granted, notice_version, language, method, region, decided_at, ip"
@@ -138,22 +127,14 @@ WHERE excluded.decided_at > consent_current.decided_at
 			d.Subject, d.Purpose, d.Seq, at, b2i(d.Granted)); err != nil {
 			return err
 		}
-		if s.db.Dialect == sqldb.Postgres {
-			payload := d.Subject
-			if len(payload) > maxPayload {
-				payload = "" // "something changed": listeners resync
-			}
-			if _, err := tx.Exec(ctx, "SELECT pg_notify(?, ?)", Channel, payload); err != nil {
-				return err
-			}
-		}
-		return nil
+		// A subject too long for NOTIFY goes as "": listeners resync.
+		return s.watch.NotifyTx(ctx, tx, d.Subject)
 	})
 	if err != nil {
 		return consent.Decision{}, fmt.Errorf("consentsql: append: %w", err)
 	}
 	d.Time = time.Unix(0, at).UTC()
-	s.notify(d.Subject)
+	s.watch.Notify(d.Subject)
 	return d, nil
 }
 
@@ -244,18 +225,8 @@ func (s *Store) isClosed() bool {
 // once.
 func (s *Store) Close() error {
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
 	s.closed = true
-	s.watchers = nil
-	cancel, done := s.cancel, s.done
-	s.cancel, s.done = nil, nil
 	s.mu.Unlock()
-	if cancel != nil {
-		cancel()
-		<-done
-	}
+	s.watch.Close()
 	return nil
 }
