@@ -113,6 +113,8 @@ type Client struct {
 	mu       sync.Mutex
 	cooldown map[string]time.Time // provider name -> cooling until
 	closed   atomic.Bool
+
+	deadlines deadlines // ends attempts at their deadlines
 }
 
 // New returns a client over providers, tried in order. It fails when
@@ -204,6 +206,7 @@ func (c *Client) Providers() []Provider { return append([]Provider(nil), c.provi
 // [ErrClosed]. Calls in flight finish. It is safe to call more than once.
 func (c *Client) Close() error {
 	c.closed.Store(true)
+	c.deadlines.close()
 	return nil
 }
 

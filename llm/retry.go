@@ -22,7 +22,8 @@ var errStop = errors.New("llm: caller stopped")
 // The whole-call timeout (Options.Timeout) is a deadline on the real clock
 // rather than a context of its own: each attempt's context carries the
 // earlier of it and the attempt's deadline, and waits between attempts end
-// before it. That is one context and one timer per attempt, not two.
+// before it. That is one context per attempt, not two, and the client's one
+// deadline timer (see deadlines) rather than a timer per attempt.
 func (c *Client) run(ctx context.Context, stream bool, cands []Provider, st *callState, fn func(context.Context, Provider) error) error {
 	start := time.Now() // also the first attempt's start
 	var callDL time.Time
@@ -125,9 +126,9 @@ func (c *Client) attempt(ctx context.Context, now, callDL time.Time, stream bool
 		dl, cause = callDL, nil
 	}
 	if !dl.IsZero() {
-		var cancel context.CancelFunc
-		actx, cancel = context.WithDeadlineCause(actx, dl, cause)
-		defer cancel()
+		var release func()
+		actx, release = c.deadlines.start(actx, dl, cause)
+		defer release()
 	}
 	err := fn(actx, p)
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) && !errors.Is(err, errAttemptTimeout) {
