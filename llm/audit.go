@@ -22,16 +22,16 @@ type callState struct {
 	attempts   int
 	usage      Usage
 	finish     FinishReason
-	redactions []kindCount // by kind, in order of first finding
-	consent    string      // allowed, denied, error, unchecked
-	policy     string      // none, met, refused
-	excluded   int         // providers the policy excluded
+	kinds      [4]kindCount // redactions by kind, in order of first finding
+	nkinds     int          // kinds in use
+	moreKinds  []kindCount  // beyond the first len(kinds)
+	consent    string       // allowed, denied, error, unchecked
+	policy     string       // none, met, refused
+	excluded   int          // providers the policy excluded
 	denied     bool
 	promptHash string
 	stopped    bool // the caller stopped reading a stream early
 	firstChunk time.Duration
-
-	kindsBuf [4]kindCount // backs redactions: a call finds few kinds
 }
 
 // kindCount is how many findings of one kind a call's prompt held.
@@ -41,20 +41,42 @@ type kindCount struct {
 }
 
 func (c *Client) newState(subject, action string) *callState {
-	st := &callState{action: action, subject: subject, start: c.now()}
-	st.redactions = st.kindsBuf[:0]
-	return st
+	return &callState{action: action, subject: subject, start: c.now()}
 }
 
-// countKind adds one finding of kind k.
+// countKind adds one finding of kind k. A call finds few kinds: the first
+// ones need no slice (and no pointer into st, which may then live on the
+// stack).
 func (st *callState) countKind(k string) {
-	for i := range st.redactions {
-		if st.redactions[i].kind == k {
-			st.redactions[i].n++
+	for i := range st.kinds[:st.nkinds] {
+		if st.kinds[i].kind == k {
+			st.kinds[i].n++
 			return
 		}
 	}
-	st.redactions = append(st.redactions, kindCount{kind: k, n: 1})
+	for i := range st.moreKinds {
+		if st.moreKinds[i].kind == k {
+			st.moreKinds[i].n++
+			return
+		}
+	}
+	if st.nkinds < len(st.kinds) {
+		st.kinds[st.nkinds] = kindCount{kind: k, n: 1}
+		st.nkinds++
+		return
+	}
+	st.moreKinds = append(st.moreKinds, kindCount{kind: k, n: 1})
+}
+
+// redactions returns the counts by kind, sorted by kind. It reorders st's
+// counts.
+func (st *callState) redactions() []kindCount {
+	all := st.kinds[:st.nkinds]
+	if len(st.moreKinds) > 0 {
+		all = append(append([]kindCount(nil), all...), st.moreKinds...)
+	}
+	slices.SortFunc(all, func(a, b kindCount) int { return strings.Compare(a.kind, b.kind) })
+	return all
 }
 
 // errorKind names an error's class for the audit event without its text.
@@ -128,7 +150,8 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 	stream := st.action == "llm.stream" && st.firstChunk > 0
 	// Exactly as many attributes as are appended below: the nine always
 	// there, "redactions" and one per kind, and those that may be absent.
-	n := 10 + len(st.redactions)
+	redactions := st.redactions()
+	n := 10 + len(redactions)
 	for _, present := range [...]bool{st.promptHash != "", st.finish != "", stream, st.stopped, err != nil} {
 		if present {
 			n++
@@ -152,13 +175,12 @@ func (c *Client) record(ctx context.Context, st *callState, err error) {
 	if st.finish != "" {
 		attrs = append(attrs, audit.String("finish_reason", string(st.finish)))
 	}
-	slices.SortFunc(st.redactions, func(a, b kindCount) int { return strings.Compare(a.kind, b.kind) })
 	total := 0
-	for _, kc := range st.redactions {
+	for _, kc := range redactions {
 		total += kc.n
 	}
 	attrs = append(attrs, audit.Int("redactions", int64(total)))
-	for _, kc := range st.redactions {
+	for _, kc := range redactions {
 		attrs = append(attrs, audit.Int(redactionsAttr(kc.kind), int64(kc.n)))
 	}
 	if stream {
