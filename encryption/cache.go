@@ -160,6 +160,15 @@ func (c *cache) forget(sourceID string) {
 	}
 }
 
+// forgetAll drops every entry and stops loads in flight from caching.
+func (c *cache) forgetAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.entries.Clear()
+	c.count = 0
+}
+
 // clear drops every entry; later puts are ignored.
 func (c *cache) clear() {
 	c.mu.Lock()

@@ -39,9 +39,15 @@
 // instance added is noticed at once (its key ID is unknown here, so the
 // store is read again), and opening a stream always checks the store's
 // version of the source's keys, so streams see a shred or rotation
-// elsewhere at once. For records, a shred elsewhere reaches this instance's
-// cache within [Options.CacheMaxAge]: until then it may still open (and
-// seal) records of a source another instance shredded.
+// elsewhere at once. For records, a store that implements [KeyWatcher]
+// tells every Keyring of a shred, rotation or rewrap elsewhere, and each
+// drops its cached copy: keystoresql does so at once for Keyrings sharing
+// one Store, and on PostgreSQL for every instance within milliseconds
+// (LISTEN/NOTIFY, in the transaction that changed the keyset). Without such
+// news (another process on one SQLite file, or a lost notification while
+// the listener reconnects, after which every cached keyset is dropped) a
+// Keyring may still open and seal records of a shredded source until its
+// cached copy is [Options.CacheMaxAge] old.
 //
 // # Formats
 //

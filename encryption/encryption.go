@@ -82,6 +82,21 @@ type KeyStore interface {
 	Shred(ctx context.Context, sourceID string) error
 }
 
+// KeyWatcher is an optional interface of a [KeyStore] that tells a Keyring
+// when a source's keyset changed (a rotation, a rewrap, a shred) through
+// another Keyring, so that it drops its cached copy at once instead of
+// after [Options.CacheMaxAge]. keystoresql implements it: through the same
+// Store at once, and on PostgreSQL from any instance within milliseconds
+// (LISTEN/NOTIFY).
+type KeyWatcher interface {
+	// Watch calls fn with the ID of each source whose keyset changes after
+	// Watch returns, and with "" when news may have been lost (every cached
+	// keyset is then dropped). fn may be called from several goroutines at
+	// once; after stop returns it is called at most for changes already in
+	// flight.
+	Watch(fn func(sourceID string)) (stop func())
+}
+
 // KeyLister is a [KeyStore] that can enumerate its sources; it is needed by
 // [Keyring.RewrapAll]. Both stores privkit ships implement it.
 type KeyLister interface {
@@ -120,8 +135,8 @@ type Options struct {
 	// CacheMaxAge is how long an unwrapped keyset is used before it is read
 	// and unwrapped again. It bounds how long a Keyring in another process
 	// keeps sealing and opening records with a keyset shredded elsewhere
-	// (streams check the store when opened). Zero or negative means 5
-	// minutes.
+	// when the store cannot tell it sooner (see [KeyWatcher]; streams check
+	// the store when opened). Zero or negative means 5 minutes.
 	CacheMaxAge time.Duration
 
 	// Now is the clock for cache ages and audit events; nil means time.Now.

@@ -33,6 +33,8 @@ type Keyring struct {
 	keks []tink.AEAD // keks[0] wraps; all are tried to unwrap
 
 	adPool sync.Pool // *[]byte scratch for associated data
+
+	stopWatch func() // ends the KeyWatcher subscription, if any
 }
 
 // NewKeyring returns a Keyring keeping its keys in store, wrapped by kek. A
@@ -74,7 +76,20 @@ func NewKeyring(store KeyStore, kek tink.AEAD, opts *Options) (*Keyring, error) 
 		}
 	}
 	k.adPool.New = func() any { b := make([]byte, 0, 256); return &b }
+	if w, ok := store.(KeyWatcher); ok {
+		k.stopWatch = w.Watch(k.changed)
+	}
 	return k, nil
+}
+
+// changed drops the cached keys of a source the store reports changed, or
+// every cached key for "".
+func (k *Keyring) changed(sourceID string) {
+	if sourceID == "" {
+		k.cache.forgetAll()
+		return
+	}
+	k.cache.forget(sourceID)
 }
 
 // String describes the Keyring without revealing keys.
@@ -83,11 +98,17 @@ func (k *Keyring) String() string { return "encryption.Keyring(REDACTED)" }
 // LogValue implements [slog.LogValuer] without revealing keys.
 func (k *Keyring) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
-// Close drops every cached key. Later calls return ErrClosed; writers and
-// readers already open keep working until they are done. Close is
-// idempotent and always returns nil. It does not close the KeyStore.
+// Close drops every cached key and ends the Keyring's watch of the store
+// (see [KeyWatcher]). Later calls return ErrClosed; writers and readers
+// already open keep working until they are done. Close is idempotent and
+// always returns nil. It does not close the KeyStore.
 func (k *Keyring) Close() error {
-	k.closed.Store(true)
+	if k.closed.Swap(true) {
+		return nil
+	}
+	if k.stopWatch != nil {
+		k.stopWatch()
+	}
 	k.cache.clear()
 	return nil
 }
@@ -340,8 +361,10 @@ func (k *Keyring) refresh(ctx context.Context, sourceID string, sk *sourceKeys) 
 // source that never had keys records it as shredded.
 //
 // Other Keyrings sharing the store refuse new streams of the source at
-// once, and stop sealing and opening its records with their cached copy
-// within [Options.CacheMaxAge]. What the store keeps after a shred (database free
+// once. They stop sealing and opening its records with their cached copy
+// when the store tells them ([KeyWatcher]: keystoresql through the same
+// Store at once, on PostgreSQL from any instance within milliseconds), and
+// in any case within [Options.CacheMaxAge]. What the store keeps after a shred (database free
 // space, write-ahead logs, backups) is the store's to document; see the
 // package documentation on crypto-shredding.
 func (k *Keyring) Shred(ctx context.Context, sourceID string) error {

@@ -18,6 +18,8 @@ type MemoryKeyStore struct {
 	mu       sync.Mutex
 	keysets  map[string]memEntry
 	shredded map[string]bool
+	watchers map[int]func(string)
+	nextID   int
 }
 
 type memEntry struct {
@@ -26,13 +28,14 @@ type memEntry struct {
 }
 
 var (
-	_ KeyStore  = (*MemoryKeyStore)(nil)
-	_ KeyLister = (*MemoryKeyStore)(nil)
+	_ KeyStore   = (*MemoryKeyStore)(nil)
+	_ KeyLister  = (*MemoryKeyStore)(nil)
+	_ KeyWatcher = (*MemoryKeyStore)(nil)
 )
 
 // NewMemoryKeyStore returns an empty MemoryKeyStore.
 func NewMemoryKeyStore() *MemoryKeyStore {
-	return &MemoryKeyStore{keysets: make(map[string]memEntry), shredded: make(map[string]bool)}
+	return &MemoryKeyStore{keysets: make(map[string]memEntry), shredded: make(map[string]bool), watchers: make(map[int]func(string))}
 }
 
 // Get implements [KeyStore].
@@ -58,16 +61,20 @@ func (m *MemoryKeyStore) Put(ctx context.Context, sourceID string, prev int64, w
 		return err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.shredded[sourceID] {
+		m.mu.Unlock()
 		return ErrShredded
 	}
 	e := m.keysets[sourceID]
 	if e.version != prev {
+		m.mu.Unlock()
 		return fmt.Errorf("%w: stored version %d, expected %d", ErrConflict, e.version, prev)
 	}
 	clear(e.wrapped)
 	m.keysets[sourceID] = memEntry{wrapped: slices.Clone(wrapped), version: prev + 1}
+	fns := m.watchersLocked(prev != 0)
+	m.mu.Unlock()
+	notify(fns, sourceID)
 	return nil
 }
 
@@ -77,13 +84,52 @@ func (m *MemoryKeyStore) Shred(ctx context.Context, sourceID string) error {
 		return err
 	}
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if e, ok := m.keysets[sourceID]; ok {
 		clear(e.wrapped)
 		delete(m.keysets, sourceID)
 	}
 	m.shredded[sourceID] = true
+	fns := m.watchersLocked(true)
+	m.mu.Unlock()
+	notify(fns, sourceID)
 	return nil
+}
+
+// Watch implements [KeyWatcher]: fn hears of every keyset changed through
+// this store (rotated, rewrapped, shredded) before the call returns.
+func (m *MemoryKeyStore) Watch(fn func(sourceID string)) (stop func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	id := m.nextID
+	m.nextID++
+	m.watchers[id] = fn
+	return func() {
+		m.mu.Lock()
+		delete(m.watchers, id)
+		m.mu.Unlock()
+	}
+}
+
+func (m *MemoryKeyStore) watchersLocked(changed bool) []func(string) {
+	if !changed || len(m.watchers) == 0 {
+		return nil
+	}
+	ids := make([]int, 0, len(m.watchers))
+	for id := range m.watchers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	fns := make([]func(string), len(ids))
+	for i, id := range ids {
+		fns[i] = m.watchers[id]
+	}
+	return fns
+}
+
+func notify(fns []func(string), sourceID string) {
+	for _, fn := range fns {
+		fn(sourceID)
+	}
 }
 
 // List implements [KeyLister].

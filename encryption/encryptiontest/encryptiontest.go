@@ -304,6 +304,13 @@ func Run(t *testing.T, newStore func(t *testing.T) encryption.KeyStore) {
 		if err := k.Shred(ctx, "src"); err != nil {
 			t.Fatalf("Shred: %v", err)
 		}
+		// k2 has the source's keys cached: a store that tells Keyrings of
+		// changes (KeyWatcher) makes it refuse the source at once.
+		if _, ok := s.(encryption.KeyWatcher); ok {
+			if _, err := k2.Decrypt(ctx, "src", ct, []byte("row")); !errors.Is(err, encryption.ErrShredded) {
+				t.Fatalf("Decrypt by a Keyring sharing the KeyWatcher store after Shred = %v, want ErrShredded", err)
+			}
+		}
 		k3, err := encryption.NewKeyring(s, kek2, &encryption.Options{PreviousKEKs: []tink.AEAD{kek}})
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,20 @@
 // pass the handle to [New]; the store shares the database with privkit's
 // other backends (its table is encryption_keysets).
 //
+// # Several instances
+//
+// A Store is an [encryption.KeyWatcher]: every Keyring over it hears of a
+// rotation, rewrap or shred made through the same Store before that call
+// returns, and drops its cached keys of the source. On PostgreSQL, Put and
+// Shred also send a notification on [Channel] (payload the source ID) in
+// their transaction, and a Store that Keyrings watch holds one dedicated
+// connection that LISTENs for them, so the Keyrings of every other instance
+// drop their cached copy within milliseconds; the connection is released
+// when the last of its Keyrings is closed. After that connection was lost
+// the Keyrings drop every cached keyset, since news may have been missed.
+// On SQLite, other processes sharing the file are not told: their cached
+// keys serve until encryption.Options.CacheMaxAge.
+//
 // # What a shred leaves behind
 //
 // [Store.Shred] deletes the wrapped keyset and keeps a tombstone row (the

@@ -16,14 +16,20 @@ import (
 // database. It is safe for concurrent use, also by many processes sharing
 // one PostgreSQL database.
 type Store struct {
-	db  *sqldb.DB
-	now func() time.Time
+	db    *sqldb.DB
+	now   func() time.Time
+	watch *sqldb.Watchers
 }
 
 var (
-	_ encryption.KeyStore  = (*Store)(nil)
-	_ encryption.KeyLister = (*Store)(nil)
+	_ encryption.KeyStore   = (*Store)(nil)
+	_ encryption.KeyLister  = (*Store)(nil)
+	_ encryption.KeyWatcher = (*Store)(nil)
 )
+
+// Channel is the PostgreSQL notification channel on which a Store announces
+// changed keysets; the payload is the source ID.
+const Channel = "privkit_keys"
 
 // Options configure a [Store]. A nil *Options means all defaults.
 type Options struct {
@@ -70,7 +76,7 @@ func NewWithOptions(ctx context.Context, db *sql.DB, opts *Options) (*Store, err
 	if opts == nil {
 		opts = &Options{}
 	}
-	return &Store{db: w, now: clock.NowFunc(opts.Now)}, nil
+	return &Store{db: w, now: clock.NowFunc(opts.Now), watch: sqldb.NewWatchers(w, Channel)}, nil
 }
 
 // Get implements [encryption.KeyStore].
@@ -98,23 +104,36 @@ func (s *Store) Put(ctx context.Context, sourceID string, prev int64, wrapped []
 	if len(wrapped) == 0 {
 		return errors.New("keystoresql: put: empty keyset")
 	}
-	var res sql.Result
+	var n int64
 	var err error
 	if prev == 0 {
+		var res sql.Result
 		res, err = s.db.Exec(ctx, `INSERT INTO encryption_keysets (source_id, version, wrapped) VALUES (?, 1, ?)
 			ON CONFLICT (source_id) DO NOTHING`, sourceID, wrapped)
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
 	} else {
-		res, err = s.db.Exec(ctx, `UPDATE encryption_keysets SET wrapped = ?, version = version + 1
+		// A changed keyset is announced to other instances at commit.
+		err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+			res, err := tx.Exec(ctx, `UPDATE encryption_keysets SET wrapped = ?, version = version + 1
 			WHERE source_id = ? AND version = ? AND shredded_at IS NULL`, wrapped, sourceID, prev)
+			if err != nil {
+				return err
+			}
+			if n, err = res.RowsAffected(); err != nil || n != 1 {
+				return err
+			}
+			return s.watch.NotifyTx(ctx, tx, sourceID)
+		})
 	}
-	if err != nil {
-		return fmt.Errorf("keystoresql: put: %w", err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return fmt.Errorf("keystoresql: put: %w", err)
 	}
 	if n == 1 {
+		if prev != 0 {
+			s.watch.Notify(sourceID)
+		}
 		return nil
 	}
 	// Lost: tell a shredded source from a concurrent writer.
@@ -144,11 +163,15 @@ func (s *Store) Shred(ctx context.Context, sourceID string) error {
 		_, err := tx.Exec(ctx, `INSERT INTO encryption_keysets (source_id, version, wrapped, shredded_at) VALUES (?, 0, NULL, ?)
 			ON CONFLICT (source_id) DO UPDATE SET wrapped = NULL, version = 0,
 				shredded_at = COALESCE(encryption_keysets.shredded_at, excluded.shredded_at)`, sourceID, at)
-		return err
+		if err != nil {
+			return err
+		}
+		return s.watch.NotifyTx(ctx, tx, sourceID)
 	})
 	if err != nil {
 		return fmt.Errorf("keystoresql: shred: %w", err)
 	}
+	s.watch.Notify(sourceID)
 	switch s.db.Dialect {
 	case sqldb.SQLite:
 		if err := s.db.CheckpointTruncate(ctx); err != nil {
@@ -185,4 +208,20 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]string, er
 		return nil, fmt.Errorf("keystoresql: list: %w", err)
 	}
 	return ids, nil
+}
+
+// Watch implements [encryption.KeyWatcher]: fn hears of every keyset
+// changed (rotated, rewrapped, shredded) through this Store before the call
+// returns, and on PostgreSQL of those changed by any instance as soon as
+// the notification arrives, through a dedicated listening connection that
+// runs while anyone watches (fn("") after that connection was lost).
+func (s *Store) Watch(fn func(sourceID string)) (stop func()) {
+	return s.watch.Watch(fn)
+}
+
+// WaitListening blocks until the PostgreSQL listener has subscribed (or ctx
+// ends). It returns at once on SQLite or when nothing is watched. Low-level:
+// for tests that must not race the first notification.
+func (s *Store) WaitListening(ctx context.Context) error {
+	return s.watch.WaitListening(ctx)
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -148,9 +150,7 @@ func TestTwoInstancesPostgres(t *testing.T) {
 	require.NoError(t, err)
 	var rings [2]*encryption.Keyring
 	for i := range rings {
-		s := newStore(t, sqldbtest.Open(t, dsn))
-		rings[i], err = encryption.NewKeyring(s, kek, nil)
-		require.NoError(t, err)
+		rings[i] = newRing(t, newStore(t, sqldbtest.Open(t, dsn)), kek)
 	}
 	// Both create the source's keys at once: one wins, both end up with it.
 	cts := make([][]byte, 2)
@@ -173,8 +173,7 @@ func TestTwoInstancesPostgres(t *testing.T) {
 	require.NoError(t, rings[0].Shred(ctx, "shared"))
 	_, err = rings[1].Encrypt(ctx, "other", nil, nil)
 	require.NoError(t, err)
-	k3, err := encryption.NewKeyring(newStore(t, sqldbtest.Open(t, dsn)), kek, nil)
-	require.NoError(t, err)
+	k3 := newRing(t, newStore(t, sqldbtest.Open(t, dsn)), kek)
 	_, err = k3.Decrypt(ctx, "shared", cts[0], nil)
 	assert.ErrorIs(t, err, encryption.ErrShredded)
 }
@@ -231,4 +230,96 @@ func TestShredUnderLoadSQLite(t *testing.T) {
 	wg.Wait()
 	_, err := os.Stat(path)
 	require.NoError(t, err)
+}
+
+func newRing(t *testing.T, s encryption.KeyStore, kek *encryption.LocalKEK) *encryption.Keyring {
+	t.Helper()
+	k, err := encryption.NewKeyring(s, kek, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = k.Close() })
+	return k
+}
+
+// TestWatchSameStore: Keyrings sharing one Store hear of a rotation and a
+// shred through another at once: the one that cached the keys seals under
+// the new primary key and refuses the shredded source, without waiting
+// for CacheMaxAge. Two Stores on one SQLite file, as two processes would
+// have, hear nothing: that Keyring serves its cached copy until
+// CacheMaxAge, as the package documents.
+func TestWatchSameStore(t *testing.T) {
+	sqldbtest.Each(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		kek, err := encryption.GenerateLocalKEK()
+		require.NoError(t, err)
+		s := newStore(t, db)
+		a, b := newRing(t, s, kek), newRing(t, s, kek)
+		ct, err := a.Encrypt(ctx, "src", []byte("x"), nil)
+		require.NoError(t, err)
+		_, err = b.Decrypt(ctx, "src", ct, nil) // b caches the keys
+		require.NoError(t, err)
+
+		require.NoError(t, a.Rotate(ctx, "src"))
+		ctA, err := a.Encrypt(ctx, "src", nil, nil)
+		require.NoError(t, err)
+		ctB, err := b.Encrypt(ctx, "src", nil, nil)
+		require.NoError(t, err)
+		assert.Equal(t, ctA[:5], ctB[:5], "b seals under the new primary key at once")
+		assert.NotEqual(t, ct[:5], ctB[:5])
+
+		require.NoError(t, a.Shred(ctx, "src"))
+		_, err = b.Decrypt(ctx, "src", ct, nil)
+		assert.ErrorIs(t, err, encryption.ErrShredded, "b refuses the shredded source at once")
+		_, err = b.Encrypt(ctx, "src", nil, nil)
+		assert.ErrorIs(t, err, encryption.ErrShredded)
+	})
+	t.Run("sqlite-two-stores", func(t *testing.T) {
+		ctx := context.Background()
+		db, path := sqldbtest.SQLitePath(t)
+		other, err := sqldb.OpenSQLite(ctx, path)
+		require.NoError(t, err)
+		t.Cleanup(func() { other.Close() })
+		kek, err := encryption.GenerateLocalKEK()
+		require.NoError(t, err)
+		a, b := newRing(t, newStore(t, db), kek), newRing(t, newStore(t, other), kek)
+		ct, err := a.Encrypt(ctx, "src", []byte("x"), nil)
+		require.NoError(t, err)
+		_, err = b.Decrypt(ctx, "src", ct, nil)
+		require.NoError(t, err)
+		require.NoError(t, a.Shred(ctx, "src"))
+		_, err = b.Decrypt(ctx, "src", ct, nil)
+		assert.NoError(t, err, "no news across processes on SQLite: the cached copy serves until CacheMaxAge")
+		_, err = newRing(t, newStore(t, other), kek).Decrypt(ctx, "src", ct, nil)
+		assert.ErrorIs(t, err, encryption.ErrShredded, "a Keyring without the cached copy refuses it")
+	})
+}
+
+// TestWatchPostgresInstances: on PostgreSQL a shred or rotation through one
+// instance reaches the cached keys of another instance (its own Store and
+// connection pool) through LISTEN/NOTIFY, without waiting for CacheMaxAge.
+func TestWatchPostgresInstances(t *testing.T) {
+	dsn := sqldbtest.PostgresDSN(t)
+	ctx := context.Background()
+	kek, err := encryption.GenerateLocalKEK()
+	require.NoError(t, err)
+	sa, sb := newStore(t, sqldbtest.Open(t, dsn)), newStore(t, sqldbtest.Open(t, dsn))
+	a, b := newRing(t, sa, kek), newRing(t, sb, kek)
+	require.NoError(t, sb.WaitListening(ctx))
+	ct, err := a.Encrypt(ctx, "src", []byte("x"), nil)
+	require.NoError(t, err)
+	_, err = b.Decrypt(ctx, "src", ct, nil) // b caches the keys
+	require.NoError(t, err)
+
+	require.NoError(t, a.Rotate(ctx, "src"))
+	ctA, err := a.Encrypt(ctx, "src", nil, nil)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		ctB, err := b.Encrypt(ctx, "src", nil, nil)
+		return err == nil && bytes.Equal(ctA[:5], ctB[:5])
+	}, 5*time.Second, 5*time.Millisecond, "b seals under the new primary key")
+
+	require.NoError(t, a.Shred(ctx, "src"))
+	require.Eventually(t, func() bool {
+		_, err := b.Decrypt(ctx, "src", ct, nil)
+		return errors.Is(err, encryption.ErrShredded)
+	}, 5*time.Second, 5*time.Millisecond, "b refuses the shredded source")
 }
