@@ -65,7 +65,10 @@ func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Siz
 	e.count(st)
 	if cv.cache != nil {
 		if len(cv.cache) >= maxCachedTexts {
-			clear(cv.cache)
+			// A new map rather than clear: a cleared map keeps the room
+			// of maxCachedTexts entries (about 400 KiB that the garbage
+			// collector scans on every cycle) while it fills again.
+			cv.cache = make(map[[sha256.Size]byte]cachedText)
 		}
 		cv.cache[key] = e
 	}
