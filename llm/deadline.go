@@ -37,6 +37,7 @@ type attemptCtx struct {
 	cancel          context.CancelCauseFunc
 	deadline        time.Time
 	cause           error // not nil
+	pending         bool  // in deadlines.pending; set by start only
 	expired         atomic.Bool
 }
 
@@ -58,47 +59,50 @@ func (a *attemptCtx) expire() {
 	}
 }
 
-// start returns ctx bounded by deadline, canceled then with cause (nil
-// means context.DeadlineExceeded), and the function that releases it, to
-// call when the attempt ends.
-func (d *deadlines) start(ctx context.Context, deadline time.Time, cause error) (context.Context, func()) {
-	if cur, ok := ctx.Deadline(); ok && cur.Before(deadline) {
-		// The caller's deadline comes first and ends the attempt, as
-		// context.WithDeadline would have it.
-		return context.WithCancel(ctx)
-	}
+// start returns the context of an attempt that starts at now: ctx bounded
+// by deadline, canceled then with cause (nil means
+// context.DeadlineExceeded). Pass it to end when the attempt ends.
+func (d *deadlines) start(ctx context.Context, now, deadline time.Time, cause error) *attemptCtx {
 	if cause == nil {
 		cause = context.DeadlineExceeded
 	}
 	cctx, cancel := context.WithCancelCause(ctx)
 	a := &attemptCtx{Context: cctx, cancel: cancel, deadline: deadline, cause: cause}
-	if !time.Now().Before(deadline) {
+	switch cur, ok := ctx.Deadline(); {
+	case ok && cur.Before(deadline):
+		// The caller's deadline comes first and ends the attempt, as
+		// context.WithDeadline would have it.
+		a.deadline = cur
+	case !now.Before(deadline):
 		a.expire()
-		return a, func() { cancel(nil) }
+	default:
+		d.mu.Lock()
+		if d.pending == nil {
+			d.pending = make(map[*attemptCtx]struct{})
+		}
+		d.pending[a] = struct{}{}
+		a.pending = true
+		if d.at.IsZero() || deadline.Before(d.at) {
+			d.arm(deadline)
+		}
+		d.mu.Unlock()
 	}
-	d.mu.Lock()
-	if d.pending == nil {
-		d.pending = make(map[*attemptCtx]struct{})
-	}
-	d.pending[a] = struct{}{}
-	if d.at.IsZero() || deadline.Before(d.at) {
-		d.arm(deadline)
-	}
-	d.mu.Unlock()
-	return a, func() { d.end(a) }
+	return a
 }
 
 // end releases a: it is no longer pending, and it is canceled (as the
 // CancelFunc of context.WithDeadline does) so that what was derived from it
 // is released too.
 func (d *deadlines) end(a *attemptCtx) {
-	d.mu.Lock()
-	delete(d.pending, a)
-	if d.closed && len(d.pending) == 0 && d.timer != nil {
-		d.timer.Stop()
-		d.at = time.Time{}
+	if a.pending {
+		d.mu.Lock()
+		delete(d.pending, a)
+		if d.closed && len(d.pending) == 0 && d.timer != nil {
+			d.timer.Stop()
+			d.at = time.Time{}
+		}
+		d.mu.Unlock()
 	}
-	d.mu.Unlock()
 	a.cancel(nil)
 }
 

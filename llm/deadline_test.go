@@ -15,9 +15,11 @@ func TestDeadlinesExpire(t *testing.T) {
 	var d deadlines
 	defer d.close()
 	start := time.Now()
-	late, endLate := d.start(context.Background(), start.Add(300*time.Millisecond), nil)
+	late := d.start(context.Background(), time.Now(), start.Add(300*time.Millisecond), nil)
+	endLate := func() { d.end(late) }
 	defer endLate()
-	early, endEarly := d.start(context.Background(), start.Add(30*time.Millisecond), errAttemptTimeout)
+	early := d.start(context.Background(), time.Now(), start.Add(30*time.Millisecond), errAttemptTimeout)
+	endEarly := func() { d.end(early) }
 	defer endEarly()
 	child, cancelChild := context.WithCancel(early)
 	defer cancelChild()
@@ -50,7 +52,8 @@ func TestDeadlinesExpire(t *testing.T) {
 func TestDeadlinesEndBeforeDeadline(t *testing.T) {
 	t.Parallel()
 	var d deadlines
-	ctx, end := d.start(context.Background(), time.Now().Add(20*time.Millisecond), errAttemptTimeout)
+	ctx := d.start(context.Background(), time.Now(), time.Now().Add(20*time.Millisecond), errAttemptTimeout)
+	end := func() { d.end(ctx) }
 	end()
 	assert.ErrorIs(t, ctx.Err(), context.Canceled, "ending an attempt cancels its context, as a CancelFunc does")
 	d.mu.Lock()
@@ -72,7 +75,8 @@ func TestDeadlinesParent(t *testing.T) {
 
 	parentDL := time.Now().Add(time.Hour)
 	parent, cancelParent := context.WithDeadline(context.Background(), parentDL)
-	ctx, end := d.start(parent, parentDL.Add(time.Hour), errAttemptTimeout)
+	ctx := d.start(parent, time.Now(), parentDL.Add(time.Hour), errAttemptTimeout)
+	end := func() { d.end(ctx) }
 	defer end()
 	dl, _ := ctx.Deadline()
 	assert.Equal(t, parentDL, dl, "the caller's earlier deadline wins, as with context.WithDeadline")
@@ -81,7 +85,8 @@ func TestDeadlinesParent(t *testing.T) {
 	d.mu.Unlock()
 
 	parent2, cancelParent2 := context.WithCancelCause(context.Background())
-	ctx2, end2 := d.start(parent2, time.Now().Add(time.Hour), errAttemptTimeout)
+	ctx2 := d.start(parent2, time.Now(), time.Now().Add(time.Hour), errAttemptTimeout)
+	end2 := func() { d.end(ctx2) }
 	defer end2()
 	cause := errors.New("caller gave up")
 	cancelParent2(cause)
@@ -97,7 +102,8 @@ func TestDeadlinesPassed(t *testing.T) {
 	t.Parallel()
 	var d deadlines
 	defer d.close()
-	ctx, end := d.start(context.Background(), time.Now().Add(-time.Second), errAttemptTimeout)
+	ctx := d.start(context.Background(), time.Now(), time.Now().Add(-time.Second), errAttemptTimeout)
+	end := func() { d.end(ctx) }
 	defer end()
 	require.Error(t, ctx.Err(), "a deadline in the past ends the attempt at once")
 	assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded, "Err as context.WithDeadline's")
@@ -107,7 +113,8 @@ func TestDeadlinesPassed(t *testing.T) {
 func TestDeadlinesClose(t *testing.T) {
 	t.Parallel()
 	var d deadlines
-	ctx, end := d.start(context.Background(), time.Now().Add(time.Hour), nil)
+	ctx := d.start(context.Background(), time.Now(), time.Now().Add(time.Hour), nil)
+	end := func() { d.end(ctx) }
 	d.close()
 	d.mu.Lock()
 	assert.False(t, d.at.IsZero(), "close leaves the timer to a pending attempt")

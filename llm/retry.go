@@ -126,9 +126,9 @@ func (c *Client) attempt(ctx context.Context, now, callDL time.Time, stream bool
 		dl, cause = callDL, nil
 	}
 	if !dl.IsZero() {
-		var release func()
-		actx, release = c.deadlines.start(actx, dl, cause)
-		defer release()
+		a := c.deadlines.start(actx, now, dl, cause)
+		defer c.deadlines.end(a)
+		actx = a
 	}
 	err := fn(actx, p)
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(actx), errAttemptTimeout) && !errors.Is(err, errAttemptTimeout) {
