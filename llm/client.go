@@ -217,7 +217,7 @@ func (c *Client) Close() error {
 func (c *Client) Conversation(subject string) *Conversation {
 	cv := &Conversation{c: c, subject: subject, vault: redact.NewVault(c.redactor)}
 	if _, err := io.ReadFull(c.opts.Rand, cv.cacheKey[:]); err == nil {
-		cv.cache = map[[32]byte]cachedText{}
+		cv.cache = map[[32]byte]int32{}
 	}
 	return cv
 }
@@ -233,9 +233,10 @@ type Conversation struct {
 	vault    *redact.Vault
 	closed   bool
 	cacheKey [32]byte
-	cache    map[[32]byte]cachedText // nil: no cache
-	scratch  []byte                  // for hashing; wiped after each use
-	digests  [][32]byte              // SHA-256 of each redacted message of the call being prepared
+	cache    map[[32]byte]int32 // index in texts; nil: no cache
+	texts    []cachedText       // the cached redactions
+	scratch  []byte             // for hashing; wiped after each use
+	digests  [][32]byte         // SHA-256 of each redacted message of the call being prepared
 }
 
 // Counts returns how many values of each kind the conversation has
@@ -257,6 +258,7 @@ func (cv *Conversation) Close() error {
 		cv.closed = true
 		cv.vault.Close()
 		cv.cache = nil
+		cv.texts = nil
 		cv.scratch = nil
 		clear(cv.cacheKey[:])
 	}

@@ -37,8 +37,9 @@ func (cv *Conversation) redactRequest(req *Request, st *callState) *Request {
 // SHA-256 of the redacted text (for the prompt hash). A conversation
 // resends its whole history on every turn, so results are remembered per
 // text: the key is a SHA-256 of the text under the conversation's random
-// key (no text is kept as a key), the value is the redacted text
-// (placeholders only), its SHA-256 and its counts. The caller holds cv.mu.
+// key (no text is kept as a key), the value is the index in cv.texts of
+// the redacted text (placeholders only), its SHA-256 and its counts. The
+// caller holds cv.mu.
 func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Size]byte) {
 	if s == "" {
 		return s, emptySHA256
@@ -50,7 +51,8 @@ func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Siz
 		cv.scratch = append(append(cv.scratch[:0], cv.cacheKey[:]...), s...)
 		key = sha256.Sum256(cv.scratch)
 		clear(cv.scratch)
-		if e, ok := cv.cache[key]; ok {
+		if i, ok := cv.cache[key]; ok {
+			e := &cv.texts[i]
 			e.count(st)
 			return e.text, e.sum
 		}
@@ -64,13 +66,15 @@ func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Siz
 	}
 	e.count(st)
 	if cv.cache != nil {
-		if len(cv.cache) >= maxCachedTexts {
-			// A new map rather than clear: a cleared map keeps the room
-			// of maxCachedTexts entries (about 400 KiB that the garbage
-			// collector scans on every cycle) while it fills again.
-			cv.cache = make(map[[sha256.Size]byte]cachedText)
+		if len(cv.texts) >= maxCachedTexts {
+			// Start again, keeping the room: the index holds no
+			// pointers, so the garbage collector does not scan it.
+			clear(cv.cache)
+			clear(cv.texts)
+			cv.texts = cv.texts[:0]
 		}
-		cv.cache[key] = e
+		cv.cache[key] = int32(len(cv.texts))
+		cv.texts = append(cv.texts, e)
 	}
 	return red, e.sum
 }
