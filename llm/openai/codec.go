@@ -132,16 +132,25 @@ type chatUsage struct {
 
 // ParseResponse decodes a non-streamed chat completion. Low-level.
 func ParseResponse(body []byte) (*llm.Response, error) {
-	cr, ok := parseResponseFast(body)
+	out, ok := parseResponseFast(body)
 	if !ok {
-		var std chatResponse // its own variable: only this path puts it on the heap
-		if err := json.Unmarshal(body, &std); err != nil {
-			return nil, fmt.Errorf("%w: %v", wire.ErrMalformed, err)
-		}
-		cr = std
+		return parseResponseStd(body)
+	}
+	if out == nil {
+		return nil, errNoChoices()
+	}
+	return out, nil
+}
+
+// parseResponseStd is ParseResponse with encoding/json: the reference of
+// parseResponseFast, and its fallback.
+func parseResponseStd(body []byte) (*llm.Response, error) {
+	var cr chatResponse
+	if err := json.Unmarshal(body, &cr); err != nil {
+		return nil, fmt.Errorf("%w: %v", wire.ErrMalformed, err)
 	}
 	if len(cr.Choices) == 0 || cr.Choices[0].Message == nil {
-		return nil, fmt.Errorf("%w: no choices", wire.ErrMalformed)
+		return nil, errNoChoices()
 	}
 	m := cr.Choices[0].Message
 	out := &llm.Response{Model: cr.Model}
@@ -159,6 +168,8 @@ func ParseResponse(body []byte) (*llm.Response, error) {
 	}
 	return out, nil
 }
+
+func errNoChoices() error { return fmt.Errorf("%w: no choices", wire.ErrMalformed) }
 
 func finishReason(s string) llm.FinishReason {
 	switch s {

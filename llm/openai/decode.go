@@ -7,27 +7,33 @@ import (
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/inferlabs/privkit/llm"
 )
 
-// parseResponseFast decodes a non-streamed chat completion into a
-// chatResponse without reflection: it is on every call's path, and
-// encoding/json costs about as much as the loopback round trip. ok is false
-// whenever the body holds something it does not decode exactly as
-// encoding/json would (invalid JSON, a value of the wrong type, a repeated
-// field, a key that only case-folding would match, very deep nesting);
-// ParseResponse then decodes with encoding/json, so both paths give the
-// same result. FuzzParseResponseFast checks that.
-func parseResponseFast(body []byte) (cr chatResponse, ok bool) {
+// parseResponseFast decodes a non-streamed chat completion as
+// parseResponseStd would, without reflection and straight into the
+// llm.Response: it is on every call's path, and encoding/json costs about
+// as much as the loopback round trip. ok is false whenever the body holds
+// something it does not decode exactly as encoding/json would (invalid
+// JSON, a value of the wrong type anywhere, a repeated field, a key that
+// only case-folding would match, very deep nesting); ParseResponse then
+// uses parseResponseStd, so both paths give the same result.
+// FuzzParseResponseFast checks that. A nil Response with ok true means the
+// body has no first choice with a message.
+func parseResponseFast(body []byte) (out *llm.Response, ok bool) {
 	d := jdec{b: body}
 	d.ws()
 	if d.peek() != '{' {
-		return cr, false
+		return nil, false
 	}
+	out = new(llm.Response)
 	var seen uint8
+	choices, message := 0, false // choices seen; whether the first has a message
 	ok = d.object(func(key []byte) bool {
 		switch string(key) {
 		case "model":
-			return d.once(&seen, 1) && d.stringField(&cr.Model)
+			return d.once(&seen, 1) && d.stringField(&out.Model)
 		case "choices":
 			if !d.once(&seen, 2) {
 				return false
@@ -35,14 +41,13 @@ func parseResponseFast(body []byte) (cr chatResponse, ok bool) {
 			if d.null() {
 				return true
 			}
-			cr.Choices = []chatChoice{} // as encoding/json: [] is not null
 			return d.array(func() bool {
-				var c chatChoice
-				if !d.choice(&c) {
-					return false
+				choices++
+				if choices > 1 {
+					var c chatChoice // checked as encoding/json would, and dropped
+					return d.choice(&c)
 				}
-				cr.Choices = append(cr.Choices, c)
-				return true
+				return d.firstChoice(out, &message)
 			})
 		case "usage":
 			if !d.once(&seen, 4) {
@@ -51,8 +56,12 @@ func parseResponseFast(body []byte) (cr chatResponse, ok bool) {
 			if d.null() {
 				return true
 			}
-			cr.Usage = new(chatUsage)
-			return d.usage(cr.Usage)
+			var u chatUsage
+			if !d.usage(&u) {
+				return false
+			}
+			out.Usage = llm.Usage{InputTokens: u.PromptTokens, OutputTokens: u.CompletionTokens}
+			return true
 		case "error":
 			if !d.once(&seen, 8) {
 				return false
@@ -60,19 +69,107 @@ func parseResponseFast(body []byte) (cr chatResponse, ok bool) {
 			if d.null() {
 				return true
 			}
-			cr.Error = new(errorBody)
-			return d.errorBody(cr.Error)
+			var e errorBody // checked, and dropped (as by ParseResponse)
+			return d.errorBody(&e)
 		}
 		return d.other(key)
 	})
 	if !ok {
-		return chatResponse{}, false
+		return nil, false
 	}
 	d.ws()
 	if d.i != len(d.b) {
-		return chatResponse{}, false
+		return nil, false
 	}
-	return cr, true
+	if !message {
+		return nil, true
+	}
+	return out, true
+}
+
+// firstChoice decodes the first choice into out; *message reports whether
+// it has a message (not null).
+func (d *jdec) firstChoice(out *llm.Response, message *bool) bool {
+	var seen uint8
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "index":
+			var n int
+			return d.once(&seen, 1) && d.intField(&n)
+		case "message":
+			if !d.once(&seen, 2) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			*message = true
+			return d.messageInto(out)
+		case "delta":
+			if !d.once(&seen, 4) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			var m chatMessage // checked, and dropped
+			return d.message(&m)
+		case "finish_reason":
+			if !d.once(&seen, 8) {
+				return false
+			}
+			var fr *string
+			if !d.enumPtr(&fr) {
+				return false
+			}
+			if fr != nil {
+				out.FinishReason = finishReason(*fr)
+			}
+			return true
+		}
+		return d.other(key)
+	})
+}
+
+// messageInto decodes the first choice's message into out.
+func (d *jdec) messageInto(out *llm.Response) bool {
+	var seen uint8
+	return d.object(func(key []byte) bool {
+		switch string(key) {
+		case "role":
+			var role string
+			return d.once(&seen, 1) && d.enumField(&role)
+		case "content":
+			if !d.once(&seen, 2) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			s, ok := d.str()
+			out.Text = s
+			return ok
+		case "tool_call_id":
+			var id string
+			return d.once(&seen, 4) && d.stringField(&id)
+		case "tool_calls":
+			if !d.once(&seen, 8) {
+				return false
+			}
+			if d.null() {
+				return true
+			}
+			return d.array(func() bool {
+				var tc chatToolCall
+				if !d.toolCall(&tc) {
+					return false
+				}
+				out.ToolCalls = append(out.ToolCalls, llm.ToolCall{ID: tc.ID, Name: tc.Function.Name, Arguments: json.RawMessage(tc.Function.Arguments)})
+				return true
+			})
+		}
+		return d.other(key)
+	})
 }
 
 // jdec is a minimal JSON decoder over a byte slice. Every method returns

@@ -8,16 +8,26 @@ import (
 )
 
 // sameAsStd checks that whenever the fast decoder accepts body, encoding/json
-// accepts it too and decodes the same value.
+// accepts it too and ParseResponse's reference gives the same result.
 func sameAsStd(t *testing.T, body []byte) (fast bool) {
 	t.Helper()
 	got, ok := parseResponseFast(body)
 	if !ok {
 		return false
 	}
-	var want chatResponse
-	if err := json.Unmarshal(body, &want); err != nil {
+	var cr chatResponse
+	if err := json.Unmarshal(body, &cr); err != nil {
 		t.Fatalf("fast decoder accepted what encoding/json refuses (%v):\n%q", err, body)
+	}
+	want, err := parseResponseStd(body)
+	if got == nil {
+		if err == nil {
+			t.Fatalf("fast decoder found no choice where encoding/json found %#v:\n%q", want, body)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatalf("fast decoder gave %#v where encoding/json gave %v:\n%q", got, err, body)
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("decoders differ on %q:\nfast %#v\nstd  %#v", body, got, want)
@@ -53,6 +63,10 @@ var decodeSeeds = []string{
 	`{"model":01}`,
 	`{"x":"\'"}`,
 	`{"x":"tab	in string"}`,
+	`{"choices":[{"message":{"content":"a"}},{"index":"x"}]}`,
+	`{"choices":[{"message":null,"finish_reason":"stop"}]}`,
+	`{"choices":[{"delta":{"content":"x"},"message":{"content":"y","tool_calls":[]}},{"message":{"content":"second"}}]}`,
+	`{"choices":[{"finish_reason":"content_filter","message":{"role":"assistant","content":null,"tool_calls":[{"id":"a","function":{"name":"f","arguments":"{}"}},{"id":"b","function":{"name":"g","arguments":""}}]}}],"usage":{}}`,
 	`[]`,
 	`null`,
 	``,
