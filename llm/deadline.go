@@ -9,8 +9,8 @@ import (
 
 // deadlines ends a Client's attempts at their deadlines with one runtime
 // timer, armed for the earliest pending deadline. context.WithDeadline
-// would arm and stop a timer per attempt; on an idle scheduler, arming one
-// wakes a thread (to watch the new timer) on every call. Here a call whose
+// would arm and stop a timer per attempt, and arming one can wake an idle
+// thread (to watch the new timer) on every call. Here a call whose
 // deadline comes after the armed one touches no timer: attempts share a
 // client's AttemptTimeout, so in steady state only the first does.
 //
