@@ -12,20 +12,25 @@ import (
 // count and age, and makes concurrent loads of one source share a single
 // unwrap. It is safe for concurrent use.
 //
-// Eviction is least-recently-used, approximated: a hit only stores its time
-// in an atomic (hits take no lock), and an insert into a full cache scans
-// for the entry used longest ago. Inserts happen on misses, which cost
-// an unwrap (often a KMS call), so the scan is cheap by comparison.
+// A hit reads no clock and takes no lock: with the real clock each entry
+// has a runtime timer that marks it expired at its max age (a clock read
+// costs about as much as the rest of a hit on some virtual machines); with
+// an injected clock, a hit compares the clock with the entry's age.
+// Eviction is least-recently-used, approximated: a hit stores the number of
+// the latest insert in an atomic, and an insert into a full cache evicts
+// the entry whose last hit is oldest by that count. Inserts happen on
+// misses, which cost an unwrap (often a KMS call), so the scan is cheap by
+// comparison.
 type cache struct {
-	size   int // <= 0: nothing is kept
-	maxAge time.Duration
-	now    func() time.Time
-	// since is time.Since for the real clock (one monotonic clock read,
-	// about half the cost of time.Now on the hot path), or now().Sub(t).
-	since func(t time.Time) time.Duration
-	epoch time.Time // origin of lastUse
+	size      int // <= 0: nothing is kept
+	maxAge    time.Duration
+	now       func() time.Time
+	realClock bool // now is time.Now: entries expire by timer
+	// afterFunc is time.AfterFunc; tests replace it to fire expiries.
+	afterFunc func(d time.Duration, f func()) stopper
 
-	entries sync.Map // string -> *cacheEntry; lock-free reads
+	entries sync.Map      // string -> *cacheEntry; lock-free reads
+	inserts atomic.Uint64 // number of the latest insert
 
 	mu     sync.Mutex // serialises writers; guards count, gen, closed
 	count  int
@@ -42,11 +47,22 @@ type cache struct {
 	testHookWait func()
 }
 
+// stopper is what time.AfterFunc returns.
+type stopper interface{ Stop() bool }
+
 type cacheEntry struct {
-	keys      *sourceKeys
-	loaded    time.Time
-	loadedOff time.Duration // loaded - cache epoch
-	lastUse   atomic.Int64  // nanoseconds since the cache epoch at the last hit
+	keys    *sourceKeys
+	loaded  time.Time
+	expired atomic.Bool   // set by timer (real clock only)
+	timer   stopper       // nil with an injected clock
+	lastUse atomic.Uint64 // c.inserts at the last hit
+}
+
+// stop stops the entry's expiry timer, if any.
+func (e *cacheEntry) stop() {
+	if e.timer != nil {
+		e.timer.Stop()
+	}
 }
 
 // flight is one load of a source's keys in progress. Every caller wanting
@@ -59,20 +75,16 @@ type flight struct {
 }
 
 // newCache returns a cache on the clock now; realClock says now is
-// time.Now, so that hits can read the monotonic clock alone.
+// time.Now, so that entries can expire by timer.
 func newCache(size int, maxAge time.Duration, now func() time.Time, realClock bool) *cache {
-	c := &cache{
-		size:    size,
-		maxAge:  maxAge,
-		now:     now,
-		since:   time.Since,
-		epoch:   now(),
-		flights: make(map[string]*flight),
+	return &cache{
+		size:      size,
+		maxAge:    maxAge,
+		now:       now,
+		realClock: realClock,
+		afterFunc: func(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) },
+		flights:   make(map[string]*flight),
 	}
-	if !realClock {
-		c.since = func(t time.Time) time.Duration { return now().Sub(t) }
-	}
-	return c
 }
 
 // get returns the cached keys of sourceID, or nil if absent or too old.
@@ -85,12 +97,26 @@ func (c *cache) get(sourceID string) *sourceKeys {
 		return nil
 	}
 	e := v.(*cacheEntry)
-	age := c.since(e.loaded)
-	if age >= c.maxAge || age < 0 {
+	if c.expiredAt(e, time.Time{}) {
 		return nil
 	}
-	e.lastUse.Store(int64(e.loadedOff + age))
+	if n := c.inserts.Load(); e.lastUse.Load() != n {
+		e.lastUse.Store(n)
+	}
 	return e.keys
+}
+
+// expiredAt reports whether e is past its max age; now is read from the
+// injected clock when it is zero and needed.
+func (c *cache) expiredAt(e *cacheEntry, now time.Time) bool {
+	if c.realClock {
+		return e.expired.Load()
+	}
+	if now.IsZero() {
+		now = c.now()
+	}
+	age := now.Sub(e.loaded)
+	return age >= c.maxAge || age < 0
 }
 
 // generation returns the current generation, to be passed to put.
@@ -106,14 +132,18 @@ func (c *cache) put(sourceID string, keys *sourceKeys, gen uint64) {
 		return
 	}
 	now := c.now()
-	e := &cacheEntry{keys: keys, loaded: now, loadedOff: now.Sub(c.epoch)}
-	e.lastUse.Store(int64(e.loadedOff))
+	e := &cacheEntry{keys: keys, loaded: now}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.gen != gen || c.closed {
 		return
 	}
-	if _, loaded := c.entries.Swap(sourceID, e); loaded {
+	e.lastUse.Store(c.inserts.Add(1))
+	if c.realClock {
+		e.timer = c.afterFunc(c.maxAge, func() { c.expire(sourceID, e) })
+	}
+	if old, loaded := c.entries.Swap(sourceID, e); loaded {
+		old.(*cacheEntry).stop()
 		return
 	}
 	c.count++
@@ -122,19 +152,30 @@ func (c *cache) put(sourceID string, keys *sourceKeys, gen uint64) {
 	}
 }
 
+// expire drops e, at its max age, unless it was replaced or dropped since.
+func (c *cache) expire(sourceID string, e *cacheEntry) {
+	e.expired.Store(true)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries.CompareAndDelete(sourceID, e) {
+		c.count--
+	}
+}
+
 // evictLocked removes expired entries, and if none was, the least recently
 // used one other than keep.
 func (c *cache) evictLocked(now time.Time, keep string) {
 	var oldestID string
-	var oldest int64
+	var oldest uint64
 	found, expired := false, false
 	c.entries.Range(func(k, v any) bool {
 		id, e := k.(string), v.(*cacheEntry)
 		if id == keep {
 			return true
 		}
-		if now.Sub(e.loaded) >= c.maxAge {
+		if c.expiredAt(e, now) {
 			c.entries.Delete(id)
+			e.stop()
 			c.count--
 			expired = true
 			return true
@@ -145,7 +186,9 @@ func (c *cache) evictLocked(now time.Time, keep string) {
 		return true
 	})
 	if !expired && found {
-		c.entries.Delete(oldestID)
+		if v, ok := c.entries.LoadAndDelete(oldestID); ok {
+			v.(*cacheEntry).stop()
+		}
 		c.count--
 	}
 }
@@ -155,7 +198,8 @@ func (c *cache) forget(sourceID string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	if _, ok := c.entries.LoadAndDelete(sourceID); ok {
+	if v, ok := c.entries.LoadAndDelete(sourceID); ok {
+		v.(*cacheEntry).stop()
 		c.count--
 	}
 }
@@ -164,17 +208,23 @@ func (c *cache) forget(sourceID string) {
 func (c *cache) forgetAll() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
-	c.entries.Clear()
-	c.count = 0
+	c.dropAllLocked()
 }
 
 // clear drops every entry; later puts are ignored.
 func (c *cache) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.gen++
 	c.closed = true
+	c.dropAllLocked()
+}
+
+func (c *cache) dropAllLocked() {
+	c.gen++
+	c.entries.Range(func(k, v any) bool {
+		v.(*cacheEntry).stop()
+		return true
+	})
 	c.entries.Clear()
 	c.count = 0
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -229,4 +231,88 @@ func (g *gatedStore) Get(ctx context.Context, id string) ([]byte, int64, error) 
 	g.entered <- struct{}{}
 	<-g.release
 	return g.MemoryKeyStore.Get(ctx, id)
+}
+
+// fakeTimers stands in for time.AfterFunc in a real-clock cache, so that
+// tests fire entry expiries themselves.
+type fakeTimers struct {
+	mu sync.Mutex
+	ts []*fakeTimer
+}
+
+type fakeTimer struct {
+	d       time.Duration
+	fire    func()
+	stopped atomic.Bool
+}
+
+func (t *fakeTimer) Stop() bool { return !t.stopped.Swap(true) }
+
+func (f *fakeTimers) afterFunc(d time.Duration, fn func()) stopper {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	t := &fakeTimer{d: d, fire: fn}
+	f.ts = append(f.ts, t)
+	return t
+}
+
+func (f *fakeTimers) all() []*fakeTimer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.ts)
+}
+
+// TestCacheRealClockExpiresByTimer: with the real clock, hits read no
+// clock; an entry's timer expires it at CacheMaxAge, after which the keys
+// are unwrapped again. Forgetting, replacing and closing stop timers.
+func TestCacheRealClockExpiresByTimer(t *testing.T) {
+	t.Parallel()
+	kek := newCountingKEK(t)
+	k, err := NewKeyring(NewMemoryKeyStore(), kek, &Options{CacheMaxAge: time.Minute})
+	require.NoError(t, err)
+	ft := &fakeTimers{}
+	k.cache.afterFunc = ft.afterFunc
+	ct, err := k.Encrypt(ctx, "s", []byte("x"), nil)
+	require.NoError(t, err)
+	ts := ft.all()
+	require.Len(t, ts, 1, "one timer for the new entry")
+	assert.Equal(t, time.Minute, ts[0].d)
+	for range 10 {
+		_, err := k.Decrypt(ctx, "s", ct, nil)
+		require.NoError(t, err)
+	}
+	assert.EqualValues(t, 0, kek.decrypts.Load(), "hits never unwrap")
+
+	ts[0].fire() // a minute has passed
+	assert.Nil(t, k.cache.get("s"), "expired at max age")
+	assert.Equal(t, 0, k.cache.len())
+	_, err = k.Decrypt(ctx, "s", ct, nil)
+	require.NoError(t, err)
+	assert.EqualValues(t, 2, kek.decrypts.Load(), "read and unwrapped again")
+	ts = ft.all()
+	require.Len(t, ts, 2, "the new entry has its own timer")
+	ts[0].fire() // a late firing of the old timer leaves the new entry alone
+	assert.NotNil(t, k.cache.get("s"))
+
+	require.NoError(t, k.Shred(ctx, "s"))
+	assert.True(t, ts[1].stopped.Load(), "forgetting stops the timer")
+	_, err = k.Encrypt(ctx, "t", nil, nil)
+	require.NoError(t, err)
+	require.NoError(t, k.Close())
+	for i, tm := range ft.all() {
+		assert.True(t, tm.stopped.Load() || i == 0, "timer %d stopped by Close", i)
+	}
+}
+
+// TestCacheRealClockTimer: the real timer expires an entry (a short max
+// age, waited for by polling).
+func TestCacheRealClockTimer(t *testing.T) {
+	t.Parallel()
+	k, err := NewKeyring(NewMemoryKeyStore(), newCountingKEK(t), &Options{CacheMaxAge: 20 * time.Millisecond})
+	require.NoError(t, err)
+	defer k.Close()
+	_, err = k.Encrypt(ctx, "s", nil, nil)
+	require.NoError(t, err)
+	require.NotNil(t, k.cache.get("s"))
+	require.Eventually(t, func() bool { return k.cache.get("s") == nil && k.cache.len() == 0 }, 5*time.Second, 5*time.Millisecond)
 }
