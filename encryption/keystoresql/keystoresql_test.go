@@ -240,6 +240,22 @@ func newRing(t *testing.T, s encryption.KeyStore, kek *encryption.LocalKEK) *enc
 	return k
 }
 
+// cacheThenRotate seals a record of "src" through a, opens it through b so
+// that b caches the keys, rotates the source through a, and returns the
+// record and one sealed by a under the new primary key.
+func cacheThenRotate(t *testing.T, a, b *encryption.Keyring) (ct, ctA []byte) {
+	t.Helper()
+	ctx := context.Background()
+	ct, err := a.Encrypt(ctx, "src", []byte("x"), nil)
+	require.NoError(t, err)
+	_, err = b.Decrypt(ctx, "src", ct, nil)
+	require.NoError(t, err)
+	require.NoError(t, a.Rotate(ctx, "src"))
+	ctA, err = a.Encrypt(ctx, "src", nil, nil)
+	require.NoError(t, err)
+	return ct, ctA
+}
+
 // TestWatchSameStore: Keyrings sharing one Store hear of a rotation and a
 // shred through another at once: the one that cached the keys seals under
 // the new primary key and refuses the shredded source, without waiting
@@ -253,14 +269,7 @@ func TestWatchSameStore(t *testing.T) {
 		require.NoError(t, err)
 		s := newStore(t, db)
 		a, b := newRing(t, s, kek), newRing(t, s, kek)
-		ct, err := a.Encrypt(ctx, "src", []byte("x"), nil)
-		require.NoError(t, err)
-		_, err = b.Decrypt(ctx, "src", ct, nil) // b caches the keys
-		require.NoError(t, err)
-
-		require.NoError(t, a.Rotate(ctx, "src"))
-		ctA, err := a.Encrypt(ctx, "src", nil, nil)
-		require.NoError(t, err)
+		ct, ctA := cacheThenRotate(t, a, b)
 		ctB, err := b.Encrypt(ctx, "src", nil, nil)
 		require.NoError(t, err)
 		assert.Equal(t, ctA[:5], ctB[:5], "b seals under the new primary key at once")
@@ -304,14 +313,7 @@ func TestWatchPostgresInstances(t *testing.T) {
 	sa, sb := newStore(t, sqldbtest.Open(t, dsn)), newStore(t, sqldbtest.Open(t, dsn))
 	a, b := newRing(t, sa, kek), newRing(t, sb, kek)
 	require.NoError(t, sb.WaitListening(ctx))
-	ct, err := a.Encrypt(ctx, "src", []byte("x"), nil)
-	require.NoError(t, err)
-	_, err = b.Decrypt(ctx, "src", ct, nil) // b caches the keys
-	require.NoError(t, err)
-
-	require.NoError(t, a.Rotate(ctx, "src"))
-	ctA, err := a.Encrypt(ctx, "src", nil, nil)
-	require.NoError(t, err)
+	ct, ctA := cacheThenRotate(t, a, b)
 	require.Eventually(t, func() bool {
 		ctB, err := b.Encrypt(ctx, "src", nil, nil)
 		return err == nil && bytes.Equal(ctA[:5], ctB[:5])
