@@ -1,14 +1,11 @@
 package sandbox_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,58 +17,12 @@ import (
 
 	"github.com/inferlabs/privkit/audit"
 	"github.com/inferlabs/privkit/workspace/sandbox"
+	"github.com/inferlabs/privkit/workspace/sandbox/sandboxtest"
 )
 
-// memFiles is an in-memory sandbox.Files: one user's workspace.
-type memFiles struct {
-	user string
-	mu   sync.Mutex
-	m    map[string][]byte
-	// openErr, if set, is returned by Open for every name.
-	openErr error
-}
-
-func newMemFiles(user string, files map[string]string) *memFiles {
-	f := &memFiles{user: user, m: map[string][]byte{}}
-	for k, v := range files {
-		f.m[k] = []byte(v)
-	}
-	return f
-}
-
-var errNotFound = errors.New("memfiles: not found")
-
-func (f *memFiles) User() string { return f.user }
-
-func (f *memFiles) Open(_ context.Context, name string) (io.ReadCloser, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.openErr != nil {
-		return nil, f.openErr
-	}
-	b, ok := f.m[name]
-	if !ok {
-		return nil, fmt.Errorf("open: %w", errNotFound)
-	}
-	return io.NopCloser(bytes.NewReader(b)), nil
-}
-
-func (f *memFiles) Create(_ context.Context, name string, r io.Reader) (fs.FileInfo, error) {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.m[name] = b
-	return nil, nil
-}
-
-func (f *memFiles) get(name string) (string, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, ok := f.m[name]
-	return string(b), ok
+// newMemFiles is one user's in-memory workspace.
+func newMemFiles(user string, files map[string]string) *sandboxtest.MemFiles {
+	return sandboxtest.NewMemFiles(user, files)
 }
 
 // memAuditor collects audit events.

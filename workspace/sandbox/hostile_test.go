@@ -23,10 +23,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inferlabs/privkit/workspace/sandbox"
+	"github.com/inferlabs/privkit/workspace/sandbox/sandboxtest"
 )
 
 // run runs code in a fresh sandbox with lim over files, failing on error.
-func run(t *testing.T, files *memFiles, code string, lim sandbox.Limits, inputs ...string) *sandbox.Result {
+func run(t *testing.T, files *sandboxtest.MemFiles, code string, lim sandbox.Limits, inputs ...string) *sandbox.Result {
 	t.Helper()
 	s, a := newTestSandbox(t)
 	res, err := s.Run(context.Background(), files, sandbox.Spec{Code: []byte(code), Limits: lim, Inputs: inputs})

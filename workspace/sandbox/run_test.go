@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/inferlabs/privkit/workspace/sandbox"
+	"github.com/inferlabs/privkit/workspace/sandbox/sandboxtest"
 )
 
 func TestRunCanceled(t *testing.T) {
@@ -39,7 +40,7 @@ func TestRunCanceled(t *testing.T) {
 
 // failingFiles serves inputs whose content fails after a few bytes, as a
 // ciphertext that does not authenticate would.
-type failingFiles struct{ *memFiles }
+type failingFiles struct{ *sandboxtest.MemFiles }
 
 var errDecrypt = errors.New("test: message authentication failed")
 
@@ -62,12 +63,12 @@ func TestRunInputReadFails(t *testing.T) {
 	})
 	require.ErrorIs(t, err, errDecrypt, "a truncated input fails the run instead of feeding the code half a file")
 	assert.Nil(t, res)
-	_, ok := files.get("r.txt")
+	_, ok := files.Get("r.txt")
 	assert.False(t, ok, "nothing was written back")
 }
 
 // quotaFiles refuses every write, as a full workspace would.
-type quotaFiles struct{ *memFiles }
+type quotaFiles struct{ *sandboxtest.MemFiles }
 
 var errQuota = errors.New("test: quota exceeded")
 
@@ -100,7 +101,7 @@ func TestRunConcurrentUsers(t *testing.T) {
 			})
 			if assert.NoError(t, err) {
 				assert.Equal(t, fmt.Sprintf("['in.txt'] %s\n", user), string(res.Stdout), "each run sees its own input only")
-				out, _ := files.get("o.txt")
+				out, _ := files.Get("o.txt")
 				assert.Equal(t, "done", out)
 			}
 		})
