@@ -118,13 +118,11 @@ func (d *jdec) firstChoice(out *llm.Response, message *bool) bool {
 			if !d.once(&seen, 8) {
 				return false
 			}
-			var fr *string
-			if !d.enumPtr(&fr) {
+			var fr string // null leaves "", which maps to no reason
+			if !d.enumField(&fr) {
 				return false
 			}
-			if fr != nil {
-				out.FinishReason = finishReason(*fr)
-			}
+			out.FinishReason = finishReason(fr)
 			return true
 		}
 		return d.other(key)
@@ -337,44 +335,6 @@ func (d *jdec) enumField(dst *string) bool {
 	return ok
 }
 
-// enumPtr is stringPtr for fields with a few usual values.
-func (d *jdec) enumPtr(dst **string) bool {
-	if d.null() {
-		*dst = nil
-		return true
-	}
-	b, ok := d.strBytes()
-	if ok {
-		if p := internPtr(b); p != nil {
-			*dst = p
-		} else {
-			s := string(b)
-			*dst = &s
-		}
-	}
-	return ok
-}
-
-// Interned finish reasons for enumPtr; nothing writes through these
-// pointers (ParseResponse and DecodeStream only read them).
-var (
-	internStop      = "stop"
-	internLength    = "length"
-	internToolCalls = "tool_calls"
-)
-
-func internPtr(b []byte) *string {
-	switch string(b) {
-	case "stop":
-		return &internStop
-	case "length":
-		return &internLength
-	case "tool_calls":
-		return &internToolCalls
-	}
-	return nil
-}
-
 // intern returns the usual values of enumerated fields as constants.
 func intern(b []byte) string {
 	switch string(b) {
@@ -438,7 +398,7 @@ func (d *jdec) choice(c *chatChoice) bool {
 			*dst = new(chatMessage)
 			return d.message(*dst)
 		case "finish_reason":
-			return d.once(&seen, 8) && d.enumPtr(&c.FinishReason)
+			return d.once(&seen, 8) && d.stringPtr(&c.FinishReason)
 		}
 		return d.other(key)
 	})
