@@ -18,8 +18,13 @@ type MemoryKeyStore struct {
 	mu       sync.Mutex
 	keysets  map[string]memEntry
 	shredded map[string]bool
-	watchers map[int]func(string)
+	watchers []memWatcher // in registration order
 	nextID   int
+}
+
+type memWatcher struct {
+	id int
+	fn func(string)
 }
 
 type memEntry struct {
@@ -35,7 +40,7 @@ var (
 
 // NewMemoryKeyStore returns an empty MemoryKeyStore.
 func NewMemoryKeyStore() *MemoryKeyStore {
-	return &MemoryKeyStore{keysets: make(map[string]memEntry), shredded: make(map[string]bool), watchers: make(map[int]func(string))}
+	return &MemoryKeyStore{keysets: make(map[string]memEntry), shredded: make(map[string]bool)}
 }
 
 // Get implements [KeyStore].
@@ -102,26 +107,22 @@ func (m *MemoryKeyStore) Watch(fn func(sourceID string)) (stop func()) {
 	defer m.mu.Unlock()
 	id := m.nextID
 	m.nextID++
-	m.watchers[id] = fn
+	m.watchers = append(m.watchers, memWatcher{id: id, fn: fn})
 	return func() {
 		m.mu.Lock()
-		delete(m.watchers, id)
+		m.watchers = slices.DeleteFunc(m.watchers, func(w memWatcher) bool { return w.id == id })
 		m.mu.Unlock()
 	}
 }
 
+// watchersLocked returns the watchers to tell of a change, if changed.
 func (m *MemoryKeyStore) watchersLocked(changed bool) []func(string) {
-	if !changed || len(m.watchers) == 0 {
+	if !changed {
 		return nil
 	}
-	ids := make([]int, 0, len(m.watchers))
-	for id := range m.watchers {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	fns := make([]func(string), len(ids))
-	for i, id := range ids {
-		fns[i] = m.watchers[id]
+	fns := make([]func(string), len(m.watchers))
+	for i, w := range m.watchers {
+		fns[i] = w.fn
 	}
 	return fns
 }

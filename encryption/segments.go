@@ -351,11 +351,8 @@ func (r *segmentReader) next() ([]byte, error) {
 			return nil, err
 		}
 	}
-	lim := r.key.segSize + 1
-	if !r.started {
-		lim -= r.key.headerLen() // the first segment shares its room with the header
-		r.started = true
-	}
+	lim := r.segmentLen() + 1
+	r.started = true
 	if r.ahead == 1 {
 		r.buf[0] = r.aheadB
 	}
@@ -370,14 +367,28 @@ func (r *segmentReader) next() ([]byte, error) {
 	case io.EOF, io.ErrUnexpectedEOF:
 		r.ahead, r.last = 0, true
 	default:
-		return nil, fmt.Errorf("encryption: read ciphertext: %w", err)
+		return nil, srcErr(err)
 	}
-	// A segment holds at least its tag, and only the last may have the
-	// number 2^32-2 (see errStreamTooLong).
-	if n < streamTagSize || (!r.last && r.seg >= math.MaxUint32-1) {
+	if !r.framed(n, r.last) {
 		return nil, ErrDecrypt
 	}
 	return r.buf[:n], nil
+}
+
+// segmentLen is the ciphertext length of the current segment unless it is
+// the last: the first shares its room with the header.
+func (r *segmentReader) segmentLen() int {
+	if !r.started {
+		return r.key.segSize - r.key.headerLen()
+	}
+	return r.key.segSize
+}
+
+// framed reports whether a segment of n bytes may stand where the reader
+// is: it holds at least its tag, and only the last may have the number
+// 2^32-2 (see errStreamTooLong).
+func (r *segmentReader) framed(n int, last bool) bool {
+	return n >= streamTagSize && (last || r.seg < math.MaxUint32-1)
 }
 
 // readHeader reads the stream header and sets up the reader.
@@ -428,6 +439,11 @@ func readErr(err error) error {
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return ErrDecrypt
 	}
+	return srcErr(err)
+}
+
+// srcErr wraps an error of the ciphertext source.
+func srcErr(err error) error {
 	return fmt.Errorf("encryption: read ciphertext: %w", err)
 }
 
@@ -504,7 +520,7 @@ func (r *segmentReader) sinkFrom(src io.WriterTo, w io.Writer) (int64, error) {
 	case s.err != nil:
 		err = s.err // ErrDecrypt, or an error of w
 	case err != nil:
-		err = fmt.Errorf("encryption: read ciphertext: %w", err)
+		err = srcErr(err)
 	default:
 		err = s.finish()
 	}
@@ -554,10 +570,7 @@ func (s *segmentSink) Write(p []byte) (int, error) {
 		s.ptp = getSegBuffer(r.key.segSize)
 	}
 	for len(p) > 0 {
-		l := r.key.segSize
-		if !r.started {
-			l -= r.key.headerLen()
-		}
+		l := r.segmentLen()
 		if s.n == 0 && len(p) > l {
 			if err := s.emit(p[:l], false); err != nil {
 				return 0, err
@@ -583,7 +596,7 @@ func (s *segmentSink) Write(p []byte) (int, error) {
 func (s *segmentSink) emit(ct []byte, last bool) error {
 	r := s.r
 	r.started = true
-	if len(ct) < streamTagSize || (!last && r.seg >= math.MaxUint32-1) {
+	if !r.framed(len(ct), last) {
 		s.err = ErrDecrypt
 		return s.err
 	}

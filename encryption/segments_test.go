@@ -164,7 +164,7 @@ func TestSegmentsSeveralKeys(t *testing.T) {
 	t.Parallel()
 	old, oldTink := newTestStreamKey(t, 100)
 	cur, _ := newTestStreamKey(t, 100)
-	foreign, foreignTink := newTestStreamKey(t, 100)
+	_, foreignTink := newTestStreamKey(t, 100)
 	keys := []*streamKey{cur, old}
 	pt := make([]byte, 1000)
 	_, _ = rand.Read(pt)
@@ -180,7 +180,6 @@ func TestSegmentsSeveralKeys(t *testing.T) {
 	byCur := seal(cw, err, &b)
 	fw, err := foreignTink.NewEncryptingWriter(&c, nil)
 	byForeign := seal(fw, err, &c)
-	_ = foreign
 	for _, chunk := range []int{0, 10, 100, 4096} {
 		for name, ct := range map[string][]byte{"old key": byOld, "primary key": byCur} {
 			got, err := readChunks(newSegmentReader(keys, bytes.NewReader(ct), nil), chunk)
@@ -212,20 +211,14 @@ func TestSegmentsBuffersCleared(t *testing.T) {
 	assert.Nil(t, w.buf, "the writer let its buffer go")
 	assert.Equal(t, make([]byte, len(buf)), buf, "the writer's buffer is cleared")
 
-	w, err = newSegmentWriter(k, &ct, nil)
-	require.NoError(t, err)
-	writeChunks(t, w, pt, 1000)
-	r := newSegmentReader([]*streamKey{k}, bytes.NewReader(ct.Bytes()[ct.Len()-0:]), nil)
-	_, err = io.ReadAll(r)
+	_, err = io.ReadAll(newSegmentReader([]*streamKey{k}, bytes.NewReader(nil), nil))
 	require.ErrorIs(t, err, ErrDecrypt, "an empty source is no stream")
-	r = newSegmentReader([]*streamKey{k}, bytes.NewReader(bytes.Clone(ct.Bytes()[:0])), nil)
-	_ = r
 
 	var ct2 bytes.Buffer
 	w, err = newSegmentWriter(k, &ct2, nil)
 	require.NoError(t, err)
 	writeChunks(t, w, pt, 1000)
-	r = newSegmentReader([]*streamKey{k}, bytes.NewReader(ct2.Bytes()), nil)
+	r := newSegmentReader([]*streamKey{k}, bytes.NewReader(ct2.Bytes()), nil)
 	p := make([]byte, 10) // small reads: segments are opened in place
 	_, err = r.Read(p)
 	require.NoError(t, err)
