@@ -88,7 +88,7 @@ func New(apiKey string, opts *Options) *Provider {
 		Now:              p.opts.Now,
 	})
 	p.codec = roundtrip.Codec{
-		NewRequest: p.newRequest, APIError: p.apiError, StreamError: p.streamError,
+		NewRequest: p.newRequest, APIError: p.apiError,
 		Parse: ParseResponse, Decode: DecodeStream, RequestIDHeader: "Request-Id",
 	}
 	return p
@@ -136,38 +136,15 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 	return hreq, nil
 }
 
-// streamError is the error of a streaming request answered with body: the
-// API's error or, for a JSON body with status 200 (inStream), that error
-// when the body holds one and nil when it does not.
-func (p *Provider) streamError(resp *http.Response, body []byte, inStream bool) error {
-	ae := p.apiError(resp, body)
-	if !inStream {
-		return ae
-	}
-	if ae.Type == "" && ae.Code == "" && ae.Message == "" {
-		return nil
-	}
-	ae.InStream = true
-	return ae
-}
-
 // apiError turns an error response into an *llm.APIError.
 func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
-	e := &llm.APIError{
-		Provider:   p.w.Name,
-		StatusCode: resp.StatusCode,
-		RequestID:  resp.Header.Get("Request-Id"),
-		Retryable:  wire.RetryableStatus(resp.StatusCode),
-	}
+	e := roundtrip.NewAPIError(&p.w, resp, p.codec.RequestIDHeader)
 	var env errorEnvelope
 	if json.Unmarshal(body, &env) == nil && env.Error != nil {
 		env.Error.fill(e)
 		if e.RequestID == "" {
 			e.RequestID = env.RequestID
 		}
-	}
-	if d, ok := wire.RetryAfter(resp.Header, p.w.Now()); ok {
-		e.RetryAfter = d
 	}
 	if v, set := wire.ShouldRetry(resp.Header); set && e.Code != spendLimit {
 		e.Retryable = v

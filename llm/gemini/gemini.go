@@ -91,7 +91,7 @@ func New(apiKey string, opts *Options) *Provider {
 		Now:              p.opts.Now,
 	})
 	p.codec = roundtrip.Codec{
-		NewRequest: p.newRequest, APIError: p.apiError, StreamError: p.streamError,
+		NewRequest: p.newRequest, APIError: p.apiError,
 		Parse: ParseResponse, Decode: DecodeStream, RequestIDHeader: "",
 	}
 	return p
@@ -146,30 +146,17 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 	return hreq, nil
 }
 
-// streamError is the error of a streaming request answered with body: the
-// API's error or, for a JSON body with status 200 (inStream), that error
-// when the body holds one and nil when it does not.
-func (p *Provider) streamError(resp *http.Response, body []byte, inStream bool) error {
-	ae := p.apiError(resp, body)
-	if !inStream {
-		return ae
-	}
-	if ae.Type == "" && ae.Code == "" && ae.Message == "" {
-		return nil
-	}
-	ae.InStream = true
-	return ae
-}
-
 // apiError turns an error response into an *llm.APIError.
 func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
-	e := &llm.APIError{Provider: p.w.Name, StatusCode: resp.StatusCode, Retryable: wire.RetryableStatus(resp.StatusCode)}
+	e := roundtrip.NewAPIError(&p.w, resp, "")
 	var env errorEnvelope
 	if json.Unmarshal(body, &env) == nil && env.Error != nil {
+		header := e.RetryAfter
+		e.RetryAfter = 0
 		env.Error.fill(e)
-	}
-	if d, ok := wire.RetryAfter(resp.Header, p.w.Now()); ok && e.RetryAfter == 0 {
-		e.RetryAfter = d
+		if e.RetryAfter == 0 { // a RetryInfo in the body wins over Retry-After
+			e.RetryAfter = header
+		}
 	}
 	if v, set := wire.ShouldRetry(resp.Header); set && !env.Error.perDay() {
 		e.Retryable = v

@@ -171,36 +171,23 @@ func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool
 	return wire.NewPost(ctx, p.url, p.header, body), nil
 }
 
-// streamError is the error of a streaming request answered with body: the
-// API's error or, for a JSON body with status 200 (inStream), that error
-// when the body holds one and nil when it does not.
+// streamError is roundtrip.StreamError of the API's error, except that an
+// error met with status 200 (inStream) is retryable unless its type or code
+// names one that waiting does not fix.
 func (p *Provider) streamError(resp *http.Response, body []byte, inStream bool) error {
 	ae := p.apiError(resp, body)
-	if !inStream {
-		return ae
+	if inStream {
+		ae.Retryable = !nonRetryable(ae.Type) && !nonRetryable(ae.Code)
 	}
-	if ae.Type == "" && ae.Code == "" && ae.Message == "" {
-		return nil
-	}
-	ae.InStream = true
-	ae.Retryable = !nonRetryable(ae.Type) && !nonRetryable(ae.Code)
-	return ae
+	return roundtrip.StreamError(ae, inStream)
 }
 
 // apiError turns an error response into an *llm.APIError.
 func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
-	e := &llm.APIError{
-		Provider:   p.w.Name,
-		StatusCode: resp.StatusCode,
-		RequestID:  resp.Header.Get("X-Request-Id"),
-		Retryable:  wire.RetryableStatus(resp.StatusCode),
-	}
+	e := roundtrip.NewAPIError(&p.w, resp, p.codec.RequestIDHeader)
 	var env errorEnvelope
 	if json.Unmarshal(body, &env) == nil && env.Error != nil {
 		e.Type, e.Code, e.Message = env.Error.Type, codeString(env.Error.Code), wire.Truncate(env.Error.Message, 512)
-	}
-	if d, ok := wire.RetryAfter(resp.Header, p.w.Now()); ok {
-		e.RetryAfter = d
 	}
 	if v, set := wire.ShouldRetry(resp.Header); set {
 		e.Retryable = v

@@ -24,7 +24,7 @@ type Codec struct {
 	APIError func(resp *http.Response, body []byte) *llm.APIError
 	// StreamError turns a streamed response that carries an error (a failed
 	// status, or an error object where a stream was asked) into an error;
-	// nil leaves the default.
+	// nil means StreamError(APIError(resp, body), inStream).
 	StreamError func(resp *http.Response, body []byte, inStream bool) error
 	// Parse decodes a whole response body.
 	Parse func(body []byte) (*llm.Response, error)
@@ -64,7 +64,13 @@ func Stream(ctx context.Context, w *wire.Base[llm.Facts], c *Codec, req *llm.Req
 			yield(llm.Chunk{}, err)
 			return
 		}
-		resp, r, err := w.OpenStream(ctx, hreq, c.StreamError)
+		streamErr := c.StreamError
+		if streamErr == nil {
+			streamErr = func(resp *http.Response, body []byte, inStream bool) error {
+				return StreamError(c.APIError(resp, body), inStream)
+			}
+		}
+		resp, r, err := w.OpenStream(ctx, hreq, streamErr)
 		if err != nil {
 			yield(llm.Chunk{}, err)
 			return
@@ -79,6 +85,40 @@ func Stream(ctx context.Context, w *wire.Base[llm.Facts], c *Codec, req *llm.Req
 			yield(llm.Chunk{}, annotate(w, err, requestID, c.RequestIDHeader != ""))
 		}
 	}
+}
+
+// NewAPIError starts the *llm.APIError of a response with a failed status:
+// the provider, the status, whether the status is retryable, the request ID
+// of header requestIDHeader ("" for none) and the delay of a Retry-After
+// header. The provider then fills in what its error body says.
+func NewAPIError(w *wire.Base[llm.Facts], resp *http.Response, requestIDHeader string) *llm.APIError {
+	e := &llm.APIError{
+		Provider:   w.Name,
+		StatusCode: resp.StatusCode,
+		Retryable:  wire.RetryableStatus(resp.StatusCode),
+	}
+	if requestIDHeader != "" {
+		e.RequestID = resp.Header.Get(requestIDHeader)
+	}
+	if d, ok := wire.RetryAfter(resp.Header, w.Now()); ok {
+		e.RetryAfter = d
+	}
+	return e
+}
+
+// StreamError is the error of a streaming request answered with an error
+// body, ae being the API's error made of it: ae itself or, for a JSON body
+// with status 200 (inStream), ae marked InStream when the body holds an
+// error and nil when it does not.
+func StreamError(ae *llm.APIError, inStream bool) error {
+	if !inStream {
+		return ae
+	}
+	if ae.Type == "" && ae.Code == "" && ae.Message == "" {
+		return nil
+	}
+	ae.InStream = true
+	return ae
 }
 
 // annotate names the provider in err: an *llm.APIError gets the provider
