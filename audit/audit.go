@@ -264,7 +264,7 @@ func (l *Log) commitInline(e *Event) (uint64, error) {
 	own := &l.inline
 	own.ev = *e
 	batch := append(l.inlineBatch[:0], own)
-	batch = l.drain(batch)
+	batch, _ = l.drain(batch)
 	first, err := l.commit(batch)
 	for i, r := range batch[1:] {
 		r.done <- appendResult{first + uint64(i+1), err}
@@ -275,20 +275,21 @@ func (l *Log) commitInline(e *Event) (uint64, error) {
 	return first, err
 }
 
-// drain appends to batch the requests queued now, up to maxBatch.
-func (l *Log) drain(batch []*appendReq) []*appendReq {
+// drain appends to batch the requests queued now, up to maxBatch; it
+// reports false once the queue is closed.
+func (l *Log) drain(batch []*appendReq) (_ []*appendReq, open bool) {
 	for len(batch) < l.maxBatch {
 		select {
 		case r, ok := <-l.reqs:
 			if !ok {
-				return batch
+				return batch, false
 			}
 			batch = append(batch, r)
 		default:
-			return batch
+			return batch, true
 		}
 	}
-	return batch
+	return batch, true
 }
 
 // Record appends e, discarding its index. It lets a *Log serve as the
@@ -381,15 +382,9 @@ func (l *Log) fill(batch []*appendReq, target int, linger time.Duration, timer *
 			timer.Stop()
 		}
 	}()
-	for len(batch) < l.maxBatch {
-		select {
-		case r, ok := <-l.reqs:
-			if !ok {
-				return batch, false
-			}
-			batch = append(batch, r)
-			continue
-		default:
+	for {
+		if batch, open = l.drain(batch); !open {
+			return batch, false
 		}
 		if len(batch) >= target || linger <= 0 {
 			return batch, true
@@ -412,22 +407,9 @@ func (l *Log) fill(batch []*appendReq, target int, linger time.Duration, timer *
 			l.want.Store(maxWant)
 			waiting = false
 			// Take whatever came, then commit.
-			for len(batch) < l.maxBatch {
-				select {
-				case r, ok := <-l.reqs:
-					if !ok {
-						return batch, false
-					}
-					batch = append(batch, r)
-					continue
-				default:
-				}
-				break
-			}
-			return batch, true
+			return l.drain(batch)
 		}
 	}
-	return batch, true
 }
 
 // commit appends the batch in one store transaction and returns the index
