@@ -119,7 +119,7 @@ func (d *jdec) firstChoice(out *llm.Response, message *bool) bool {
 				return false
 			}
 			var fr string // null leaves "", which maps to no reason
-			if !d.enumField(&fr) {
+			if !d.stringField(&fr) {
 				return false
 			}
 			out.FinishReason = finishReason(fr)
@@ -136,7 +136,7 @@ func (d *jdec) messageInto(out *llm.Response) bool {
 		switch string(key) {
 		case "role":
 			var role string
-			return d.once(&seen, 1) && d.enumField(&role)
+			return d.once(&seen, 1) && d.stringField(&role)
 		case "content":
 			if !d.once(&seen, 2) {
 				return false
@@ -310,21 +310,9 @@ func (d *jdec) other(key []byte) bool {
 }
 
 // stringField decodes a string or null (which leaves *dst alone, as
-// encoding/json does).
+// encoding/json does). The usual values of enumerated fields (roles, types,
+// finish reasons) come without allocating.
 func (d *jdec) stringField(dst *string) bool {
-	if d.null() {
-		return true
-	}
-	s, ok := d.str()
-	if ok {
-		*dst = s
-	}
-	return ok
-}
-
-// enumField is stringField for fields with a few usual values (roles,
-// types, finish reasons), which it returns without allocating.
-func (d *jdec) enumField(dst *string) bool {
 	if d.null() {
 		return true
 	}
@@ -409,7 +397,7 @@ func (d *jdec) message(m *chatMessage) bool {
 	return d.object(func(key []byte) bool {
 		switch string(key) {
 		case "role":
-			return d.once(&seen, 1) && d.enumField(&m.Role)
+			return d.once(&seen, 1) && d.stringField(&m.Role)
 		case "content":
 			return d.once(&seen, 2) && d.stringPtr(&m.Content)
 		case "tool_call_id":
@@ -452,7 +440,7 @@ func (d *jdec) toolCall(tc *chatToolCall) bool {
 		case "id":
 			return d.once(&seen, 2) && d.stringField(&tc.ID)
 		case "type":
-			return d.once(&seen, 4) && d.enumField(&tc.Type)
+			return d.once(&seen, 4) && d.stringField(&tc.Type)
 		case "function":
 			if !d.once(&seen, 8) {
 				return false
