@@ -73,19 +73,7 @@ func (s *Store) ListHolds(ctx context.Context, activeOnly bool) ([]retention.Hol
 		q += " WHERE released_at = 0"
 	}
 	rows, err := s.db.Query(ctx, q+" ORDER BY placed_at, id")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []retention.Hold
-	for rows.Next() {
-		h, err := scanHold(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, h)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanHold)
 }
 
 // CreateRequest implements [retention.RequestStore].
@@ -173,24 +161,14 @@ func (s *Store) ListRequests(ctx context.Context, from, to time.Time) ([]retenti
 	var args []any
 	rows, err := s.db.Query(ctx, "SELECT body, version FROM retention_requests"+rangeWhere("received_at", from, to, &args)+
 		" ORDER BY received_at, id", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []retention.Request
-	for rows.Next() {
+	return collect(rows, err, func(rows scanner) (retention.Request, error) {
 		var body string
 		var version int64
 		if err := rows.Scan(&body, &version); err != nil {
-			return nil, err
+			return retention.Request{}, err
 		}
-		r, err := decodeRequest(body, version)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		return decodeRequest(body, version)
+	})
 }
 
 // AddIncident implements [retention.IncidentStore].
@@ -211,21 +189,13 @@ func (s *Store) ListIncidents(ctx context.Context, from, to time.Time) ([]retent
 	var args []any
 	rows, err := s.db.Query(ctx, "SELECT body FROM retention_incidents"+rangeWhere("detected_at", from, to, &args)+
 		" ORDER BY detected_at, id", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []retention.Incident
-	for rows.Next() {
+	return collect(rows, err, func(rows scanner) (retention.Incident, error) {
 		var body string
-		if err := rows.Scan(&body); err != nil {
-			return nil, err
-		}
 		var in retention.Incident
-		if err := json.Unmarshal([]byte(body), &in); err != nil {
-			return nil, err
+		if err := rows.Scan(&body); err != nil {
+			return in, err
 		}
-		out = append(out, in)
-	}
-	return out, rows.Err()
+		err := json.Unmarshal([]byte(body), &in)
+		return in, err
+	})
 }

@@ -134,6 +134,24 @@ const itemCols = `id, category, subject, system, location, purpose, legal_basis,
 
 type scanner interface{ Scan(dest ...any) error }
 
+// collect returns every row of a query (rows and err are its results), each
+// read by scan, and closes rows.
+func collect[T any](rows *sql.Rows, err error, scan func(scanner) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 func scanItem(s scanner) (retention.Item, error) {
 	var it retention.Item
 	var labels, state, method string
@@ -292,19 +310,7 @@ func (s *Store) ListItems(ctx context.Context, f retention.ItemFilter) ([]retent
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
 	rows, err := s.db.Query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []retention.Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	return out, rows.Err()
+	return collect(rows, err, scanItem)
 }
 
 // Claim implements [retention.Journal]. One statement claims the whole
@@ -348,23 +354,13 @@ func (s *Store) ClaimBatch(ctx context.Context, r retention.ClaimRequest, first 
 			return err
 		}
 		rows, err := tx.Query(ctx, "SELECT "+itemCols+" FROM retention_items WHERE "+q, args...)
-		if err != nil {
+		if out, err = collect(rows, err, scanItem); err != nil {
 			return err
 		}
-		out = out[:0]
-		for rows.Next() {
-			it, err := scanItem(rows)
-			if err != nil {
-				rows.Close()
-				return err
-			}
+		for i := range out {
+			it := &out[i]
 			it.State, it.Owner, it.LeaseUntil = retention.StateClaimed, r.Owner, tm(ns(r.LeaseUntil))
 			it.Attempts++
-			out = append(out, it)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 		journal := claimedEntries(out, r)
 		errs = make([]error, len(out))
@@ -457,19 +453,8 @@ func claimTx(ctx context.Context, tx *sqldb.Tx, r retention.ClaimRequest) ([]ret
 	q := `UPDATE retention_items SET state = 'claimed', owner = ?, lease_until = ?, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM retention_items WHERE ` + where + ") RETURNING " + itemCols
 	rows, err := tx.Query(ctx, q, append([]any{r.Owner, ns(r.LeaseUntil)}, args...)...)
+	out, err := collect(rows, err, scanItem)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []retention.Item
-	for rows.Next() {
-		it, err := scanItem(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b retention.Item) int { return strings.Compare(a.ID, b.ID) })
@@ -699,41 +684,26 @@ func recordTx(ctx context.Context, tx *sqldb.Tx, e retention.JournalEntry) error
 func (s *Store) JournalOf(ctx context.Context, itemID string) ([]retention.JournalEntry, error) {
 	rows, err := s.db.Query(ctx, `SELECT item_id, attempt, owner, step, at, error, method, task, next_attempt_at
 		FROM retention_journal WHERE item_id = ? ORDER BY seq`, itemID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []retention.JournalEntry
-	for rows.Next() {
+	return collect(rows, err, func(rows scanner) (retention.JournalEntry, error) {
 		var e retention.JournalEntry
 		var step, method string
 		var at, next int64
-		if err := rows.Scan(&e.ItemID, &e.Attempt, &e.Owner, &step, &at, &e.Error, &method, &e.Task, &next); err != nil {
-			return nil, err
-		}
+		err := rows.Scan(&e.ItemID, &e.Attempt, &e.Owner, &step, &at, &e.Error, &method, &e.Task, &next)
 		e.Step, e.Method, e.At, e.NextAttemptAt = retention.Step(step), retention.ErasureMethod(method), tm(at), tm(next)
-		out = append(out, e)
-	}
-	return out, rows.Err()
+		return e, err
+	})
 }
 
 // DataMap implements [retention.DataMapper].
 func (s *Store) DataMap(ctx context.Context) ([]retention.DataMapRow, error) {
 	rows, err := s.db.Query(ctx, `SELECT category, system, purpose, legal_basis, vendor, COUNT(*) FROM retention_items
 		WHERE state <> 'deleted' GROUP BY category, system, purpose, legal_basis, vendor`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []retention.DataMapRow
-	for rows.Next() {
+	out, err := collect(rows, err, func(rows scanner) (retention.DataMapRow, error) {
 		var r retention.DataMapRow
-		if err := rows.Scan(&r.Category, &r.System, &r.Purpose, &r.LegalBasis, &r.Vendor, &r.Count); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
+		err := rows.Scan(&r.Category, &r.System, &r.Purpose, &r.LegalBasis, &r.Vendor, &r.Count)
+		return r, err
+	})
+	if err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b retention.DataMapRow) int {
