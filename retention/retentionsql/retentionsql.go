@@ -476,54 +476,48 @@ const (
 // statement for k rows, args(off, k) their arguments; each chunk's rows
 // are consumed by use (nil for Exec).
 func chunked(ctx context.Context, tx *sqldb.Tx, n int, text func(k int) string, args func(off, k int) []any, use func(*sql.Rows) error) error {
-	if tx.Dialect != sqldb.SQLite {
-		for off := 0; off < n; {
-			k := min(n-off, pgChunk)
-			if use == nil {
-				if _, err := tx.Exec(ctx, text(k), args(off, k)...); err != nil {
-					return err
-				}
-			} else {
-				rows, err := tx.Query(ctx, text(k), args(off, k)...)
-				if err != nil {
-					return err
-				}
-				if err := use(rows); err != nil {
-					return err
-				}
-			}
-			off += k
-		}
-		return nil
-	}
 	prepared := map[int]*sql.Stmt{}
+	defer func() {
+		for _, st := range prepared {
+			st.Close()
+		}
+	}()
 	for off := 0; off < n; {
-		k := sqliteChunk
-		for k > n-off {
-			k /= 2
+		k := min(n-off, pgChunk)
+		var st *sql.Stmt // nil: PostgreSQL, which runs text(k) unprepared
+		if tx.Dialect == sqldb.SQLite {
+			k = sqliteChunk
+			for k > n-off {
+				k /= 2
+			}
+			if st = prepared[k]; st == nil {
+				var err error
+				if st, err = tx.Tx.PrepareContext(ctx, tx.Dialect.Rebind(text(k))); err != nil {
+					return err
+				}
+				prepared[k] = st
+			}
 		}
-		st, ok := prepared[k]
-		if !ok {
-			var err error
-			st, err = tx.Tx.PrepareContext(ctx, tx.Dialect.Rebind(text(k)))
-			if err != nil {
-				return err
+		a := args(off, k)
+		var err error
+		switch {
+		case use == nil && st == nil:
+			_, err = tx.Exec(ctx, text(k), a...)
+		case use == nil:
+			_, err = st.ExecContext(ctx, a...)
+		default:
+			var rows *sql.Rows
+			if st == nil {
+				rows, err = tx.Query(ctx, text(k), a...)
+			} else {
+				rows, err = st.QueryContext(ctx, a...)
 			}
-			defer st.Close()
-			prepared[k] = st
+			if err == nil {
+				err = use(rows)
+			}
 		}
-		if use == nil {
-			if _, err := st.ExecContext(ctx, args(off, k)...); err != nil {
-				return err
-			}
-		} else {
-			rows, err := st.QueryContext(ctx, args(off, k)...)
-			if err != nil {
-				return err
-			}
-			if err := use(rows); err != nil {
-				return err
-			}
+		if err != nil {
+			return err
 		}
 		off += k
 	}
