@@ -122,7 +122,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
 	body, err := EncodeRequest(req)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
+		return nil, p.w.Wrap(err)
 	}
 	model := req.Model
 	if model == "" {

@@ -156,7 +156,7 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 func (p *Provider) newRequest(ctx context.Context, req *llm.Request, stream bool) (*http.Request, error) {
 	body, err := encodeRequest(req, p.w.Model, stream, p.opts.LegacyMaxTokens)
 	if err != nil {
-		return nil, fmt.Errorf("llm: %s: %w", p.w.Name, err)
+		return nil, p.w.Wrap(err)
 	}
 	if p.url == nil || stream {
 		hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.w.BaseURL+"/chat/completions", bytes.NewReader(body))

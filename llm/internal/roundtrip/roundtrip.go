@@ -7,7 +7,6 @@ package roundtrip
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"iter"
 	"net/http"
@@ -132,5 +131,5 @@ func annotate(w *wire.Base[llm.Facts], err error, requestID string, setID bool) 
 		}
 		return ae
 	}
-	return fmt.Errorf("llm: %s: %w", w.Name, err)
+	return w.Wrap(err)
 }
