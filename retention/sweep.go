@@ -277,13 +277,6 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 	procs = make([]processed, len(batch))
 	done = make([]bool, len(batch))
 	failed = make([]bool, len(batch))
-	entry := func(it Item, e JournalEntry) JournalEntry {
-		e.ItemID, e.Attempt, e.Owner = it.ID, it.Attempts, it.Owner
-		if e.At.IsZero() {
-			e.At = m.now()
-		}
-		return e
-	}
 
 	// Phase 1: decide and journal the first step of every item, unless
 	// the claim did (pre).
@@ -367,7 +360,8 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 			p, e, err := m.callDeleter(ctx, batch[i], first[i].LeaseUntil, methods[i])
 			var res <-chan error
 			if err == nil && e != nil {
-				res = jw.submit(ctx, entry(batch[i], *e))
+				e.ItemID, e.Attempt, e.Owner = batch[i].ID, batch[i].Attempts, batch[i].Owner
+				res = jw.submit(ctx, *e)
 				if m.opts.SweepWorkers == 1 {
 					// Sequential: journal the outcome before the next call.
 					r := make(chan error, 1)
@@ -518,7 +512,8 @@ func (m *Manager) recordAll(ctx context.Context, entries []JournalEntry) (errs [
 // callDeleter calls the deleter of an item journaled deleting with a lease
 // until leaseUntil, renewing the lease first when the call could outlast it
 // (late in a long batch). It returns the outcome and the journal entry to
-// record; a nil entry means the claim was lost while renewing. The error
+// record (with its step, At and outcome fields; the caller fills in the
+// item's); a nil entry means the claim was lost while renewing. The error
 // is a store failure.
 func (m *Manager) callDeleter(ctx context.Context, it Item, leaseUntil time.Time, method ErasureMethod) (processed, *JournalEntry, error) {
 	// Keep at least half of the lease's margin over the deleter timeout.
