@@ -37,9 +37,11 @@ func (s *Restorer) Write(chunk string) string {
 		s.pending = ""
 		return buf
 	}
-	out, hold := s.v.restoreLocked(make([]byte, 0, len(buf)), buf, false)
+	var b strings.Builder
+	b.Grow(len(buf))
+	hold := s.v.restoreLocked(&b, buf, false)
 	s.pending = buf[len(buf)-hold:]
-	return string(out)
+	return b.String()
 }
 
 // Flush returns what the Restorer still holds, at the end of the stream,

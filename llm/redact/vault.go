@@ -171,15 +171,22 @@ func (v *Vault) Restore(text string) string {
 	if len(v.byPH) == 0 {
 		return text
 	}
-	// restoreLocked(dst, text, true), into a builder: its String does not
-	// copy the result.
 	var b strings.Builder
 	b.Grow(len(text) + 64)
+	v.restoreLocked(&b, text, true)
+	return b.String()
+}
+
+// restoreLocked writes text to b with known placeholders replaced. If
+// final is false and text ends with an incomplete prefix of a known
+// placeholder, that tail is not written and its length is returned as hold.
+// v.mu is held.
+func (v *Vault) restoreLocked(b *strings.Builder, text string, final bool) (hold int) {
 	for {
 		i := strings.IndexByte(text, '[')
 		if i < 0 {
 			b.WriteString(text)
-			return b.String()
+			return 0
 		}
 		b.WriteString(text[:i])
 		text = text[i:]
@@ -188,32 +195,10 @@ func (v *Vault) Restore(text string) string {
 			text = text[n:]
 			continue
 		}
-		b.WriteByte('[')
-		text = text[1:]
-	}
-}
-
-// restoreLocked appends text to dst with known placeholders replaced. If
-// final is false and text ends with an incomplete prefix of a known
-// placeholder, that tail is not appended and its length is returned as hold.
-// v.mu is held.
-func (v *Vault) restoreLocked(dst []byte, text string, final bool) (out []byte, hold int) {
-	for {
-		i := strings.IndexByte(text, '[')
-		if i < 0 {
-			return append(dst, text...), 0
-		}
-		dst = append(dst, text[:i]...)
-		text = text[i:]
-		if e, n := v.match(text); e != nil {
-			dst = append(dst, e.value...)
-			text = text[n:]
-			continue
-		}
 		if !final && v.possiblePrefix(text) {
-			return dst, len(text)
+			return len(text)
 		}
-		dst = append(dst, '[')
+		b.WriteByte('[')
 		text = text[1:]
 	}
 }
