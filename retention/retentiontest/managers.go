@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -23,15 +22,11 @@ func testTwoManagers(t *testing.T, a, b retention.Store) {
 	ctx := context.Background()
 	const n = 16
 	now := T0.Add(2 * time.Hour)
-	var mu sync.Mutex
-	calls := map[string]int{}
-	del := retention.DeleterFunc(func(ctx context.Context, it retention.Item) error {
-		mu.Lock()
-		calls[it.ID]++
-		mu.Unlock()
+	del := NewDeleter()
+	del.Fail = func(retention.Item) error {
 		time.Sleep(time.Millisecond) // widen the race window
 		return nil
-	})
+	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	var ms []*retention.Manager
 	for i, s := range []retention.Store{a, b} {
@@ -60,14 +55,10 @@ func testTwoManagers(t *testing.T, a, b retention.Store) {
 	require.NotNil(t, reps[0])
 	require.NotNil(t, reps[1])
 	assert.Equal(t, n, reps[0].Deleted+reps[1].Deleted, "the two sweeps together delete every due item")
-	var keys []string
-	for k := range calls {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := del.DeletedIDs()
 	require.Len(t, keys, n)
 	for _, k := range keys {
-		assert.Equal(t, 1, calls[k], "item %s deleted once", k)
+		assert.Equal(t, 1, del.Calls(k), "item %s deleted once", k)
 	}
 	left, err := a.ListItems(ctx, retention.ItemFilter{States: []retention.ItemState{retention.StateActive, retention.StateClaimed, retention.StateDeleting}})
 	require.NoError(t, err)
