@@ -212,7 +212,7 @@ func (m *Manager) sweep(ctx context.Context, o SweepOptions, rep *SweepReport) e
 				return f.entry
 			})
 			if err == nil {
-				pre = &firstSteps{steps: make([]firstStep, len(batch)), errs: errs, n: len(batch)}
+				pre = &firstSteps{steps: make([]firstStep, len(batch)), errs: errs}
 				for i, it := range batch {
 					pre.steps[i] = decided[it.ID]
 				}
@@ -288,15 +288,15 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 			pre.steps[i] = m.decideFirst(it, holds, now, c)
 			entries[i] = pre.steps[i].entry
 		}
-		errs, n, err := m.recordAll(ctx, entries)
+		errs, err := m.recordAll(ctx, entries)
 		if err != nil {
 			firstErr = fmt.Errorf("retention: journal: %w", err)
 		}
-		pre.errs, pre.n = errs, n
+		pre.errs = errs
 	} else if len(pre.steps) != len(batch) || len(pre.errs) != len(batch) {
 		return procs, done, failed, fmt.Errorf("retention: batch claimer returned %d results for %d items", len(pre.errs), len(batch))
 	}
-	errs, n := pre.errs, pre.n
+	errs := pre.errs
 	first := make([]JournalEntry, len(batch))
 	decisions := make([]Decision, len(batch))
 	methods := make([]ErasureMethod, len(batch))
@@ -306,7 +306,7 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 	var toCall []int
 	for i := range batch {
 		switch {
-		case i >= n: // not journaled: the caller releases it
+		case i >= len(errs): // not journaled: the caller releases it
 			continue
 		case errors.Is(errs[i], ErrConflict):
 			procs[i], done[i] = processed{outcome: OutcomeLost}, true
@@ -426,10 +426,9 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 // firstSteps are the decided and journaled first steps of a batch.
 type firstSteps struct {
 	steps []firstStep
-	// errs[i] is the journal result of steps[i] for i < n; the steps from
-	// n on were not journaled.
+	// errs[i] is the journal result of steps[i]; the steps from
+	// len(errs) on were not journaled.
 	errs []error
-	n    int
 }
 
 type firstStep struct {
@@ -477,10 +476,10 @@ func (m *Manager) decideFirst(it Item, holds []Hold, now time.Time, c cause) fir
 
 // recordAll journals entries, in one transaction when the store is a
 // [BatchRecorder]. errs holds the results (nil, ErrConflict, or a store
-// failure, after which the entry's state is unknown) of the first n
-// entries; the entries from n on were not tried. err is the first store
-// failure.
-func (m *Manager) recordAll(ctx context.Context, entries []JournalEntry) (errs []error, n int, err error) {
+// failure, after which the entry's state is unknown) of the first
+// len(errs) entries; the entries from there on were not tried. err is the
+// first store failure.
+func (m *Manager) recordAll(ctx context.Context, entries []JournalEntry) (errs []error, err error) {
 	errs = make([]error, len(entries))
 	if br, ok := m.store.(BatchRecorder); ok && len(entries) > 1 {
 		res, err := br.RecordBatch(ctx, entries)
@@ -491,22 +490,22 @@ func (m *Manager) recordAll(ctx context.Context, entries []JournalEntry) (errs [
 			for i := range errs {
 				errs[i] = err
 			}
-			return errs, len(entries), err
+			return errs, err
 		}
 		for _, e := range res {
 			if e != nil && !errors.Is(e, ErrConflict) && err == nil {
 				err = e
 			}
 		}
-		return res, len(entries), err
+		return res, err
 	}
 	for i, e := range entries {
 		errs[i] = m.store.Record(ctx, e)
 		if errs[i] != nil && !errors.Is(errs[i], ErrConflict) {
-			return errs[:i+1], i + 1, errs[i]
+			return errs[:i+1], errs[i]
 		}
 	}
-	return errs, len(entries), nil
+	return errs, nil
 }
 
 // callDeleter calls the deleter of an item journaled deleting with a lease
