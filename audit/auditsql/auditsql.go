@@ -693,22 +693,7 @@ func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, err
 		from = max(from, first.Int64)
 	}
 	for len(out) < limit {
-		type span struct{ first, last int64 }
-		var spans []span
-		rs, err := s.db.Query(ctx, "SELECT first, last FROM audit_batches WHERE first >= ? AND max_ns >= ? AND min_ns < ? AND live_ns IS NOT NULL ORDER BY first LIMIT 64", from, since, until)
-		if err != nil {
-			return nil, fmt.Errorf("auditsql: search: %w", err)
-		}
-		for rs.Next() {
-			var sp span
-			if err := rs.Scan(&sp.first, &sp.last); err != nil {
-				rs.Close()
-				return nil, fmt.Errorf("auditsql: search: %w", err)
-			}
-			spans = append(spans, sp)
-		}
-		err = rs.Err()
-		rs.Close()
+		spans, err := batchSpans(ctx, s.db, "SELECT first, last FROM audit_batches WHERE first >= ? AND max_ns >= ? AND min_ns < ? AND live_ns IS NOT NULL ORDER BY first LIMIT 64", from, since, until)
 		if err != nil {
 			return nil, fmt.Errorf("auditsql: search: %w", err)
 		}
@@ -728,6 +713,28 @@ func (s *Store) Search(ctx context.Context, f audit.Filter) ([]audit.Record, err
 		from = spans[len(spans)-1].first + 1
 	}
 	return out, nil
+}
+
+// span is a batch's first and last index.
+type span struct{ first, last int64 }
+
+// batchSpans returns the batches that query, a SELECT of first and last
+// from audit_batches, lists.
+func batchSpans(ctx context.Context, q querier, query string, args ...any) ([]span, error) {
+	rs, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []span
+	for rs.Next() {
+		var sp span
+		if err := rs.Scan(&sp.first, &sp.last); err != nil {
+			return nil, err
+		}
+		out = append(out, sp)
+	}
+	return out, rs.Err()
 }
 
 // leafIdentity returns the actor, action, resource and subject of a leaf
@@ -805,22 +812,7 @@ func (s *Store) Strip(ctx context.Context, cutoff time.Time) (int, error) {
 	for more := true; more; {
 		stripped := 0
 		err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-			type span struct{ first, last int64 }
-			var spans []span
-			rs, err := tx.Query(ctx, "SELECT first, last FROM audit_batches WHERE live_ns < ? ORDER BY first LIMIT ?", cutoff.UnixNano(), perTx)
-			if err != nil {
-				return err
-			}
-			for rs.Next() {
-				var sp span
-				if err := rs.Scan(&sp.first, &sp.last); err != nil {
-					rs.Close()
-					return err
-				}
-				spans = append(spans, sp)
-			}
-			err = rs.Err()
-			rs.Close()
+			spans, err := batchSpans(ctx, tx, "SELECT first, last FROM audit_batches WHERE live_ns < ? ORDER BY first LIMIT ?", cutoff.UnixNano(), perTx)
 			if err != nil {
 				return err
 			}
