@@ -618,7 +618,7 @@ func (s *Store) RecordBatch(ctx context.Context, entries []retention.JournalEntr
 				errs[i] = retention.ErrNotFound
 				continue
 			}
-			if (it.State != retention.StateClaimed && it.State != retention.StateDeleting) || it.Owner != e.Owner || it.Attempts != e.Attempt {
+			if !claimedFor(it, e) {
 				errs[i] = retention.ErrConflict
 				continue
 			}
@@ -646,6 +646,12 @@ func (s *Store) RecordBatch(ctx context.Context, entries []retention.JournalEntr
 	return errs, nil
 }
 
+// claimedFor reports whether it is claimed (or deleting) by the owner and
+// attempt of e, so that e may be recorded.
+func claimedFor(it *retention.Item, e retention.JournalEntry) bool {
+	return (it.State == retention.StateClaimed || it.State == retention.StateDeleting) && it.Owner == e.Owner && it.Attempts == e.Attempt
+}
+
 // recordTx records e inside tx. It returns ErrConflict, ErrNotFound or
 // ErrInvalid without writing anything, or a database error.
 func recordTx(ctx context.Context, tx *sqldb.Tx, e retention.JournalEntry) error {
@@ -656,7 +662,7 @@ func recordTx(ctx context.Context, tx *sqldb.Tx, e retention.JournalEntry) error
 	if err != nil {
 		return err
 	}
-	if (it.State != retention.StateClaimed && it.State != retention.StateDeleting) || it.Owner != e.Owner || it.Attempts != e.Attempt {
+	if !claimedFor(&it, e) {
 		return retention.ErrConflict
 	}
 	if err := retention.ApplyStep(&it, e); err != nil {
