@@ -296,12 +296,9 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 	} else if len(pre.steps) != len(batch) || len(pre.errs) != len(batch) {
 		return procs, done, failed, fmt.Errorf("retention: batch claimer returned %d results for %d items", len(pre.errs), len(batch))
 	}
-	errs := pre.errs
-	first := make([]JournalEntry, len(batch))
-	decisions := make([]Decision, len(batch))
-	methods := make([]ErasureMethod, len(batch))
-	for i, f := range pre.steps {
-		first[i], procs[i], decisions[i], methods[i] = f.entry, f.proc, f.decision, f.method
+	steps, errs := pre.steps, pre.errs
+	for i, f := range steps {
+		procs[i] = f.proc
 	}
 	var toCall []int
 	for i := range batch {
@@ -315,7 +312,7 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 			if firstErr == nil {
 				firstErr = fmt.Errorf("retention: journal: %w", errs[i])
 			}
-		case first[i].Step == StepDeleting:
+		case steps[i].entry.Step == StepDeleting:
 			toCall = append(toCall, i)
 		default:
 			done[i] = true
@@ -357,7 +354,7 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			p, e, err := m.callDeleter(ctx, batch[i], first[i].LeaseUntil, methods[i])
+			p, e, err := m.callDeleter(ctx, batch[i], steps[i].entry.LeaseUntil, steps[i].method)
 			var res <-chan error
 			if err == nil && e != nil {
 				e.ItemID, e.Attempt, e.Owner = batch[i].ID, batch[i].Attempts, batch[i].Owner
@@ -419,7 +416,7 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 			toAudit = append(toAudit, i)
 		}
 	}
-	m.auditBatch(ctx, batch, procs, decisions, toAudit, c)
+	m.auditBatch(ctx, batch, procs, steps, toAudit, c)
 	return procs, done, failed, firstErr
 }
 
@@ -559,13 +556,14 @@ func (m *Manager) callDeleter(ctx context.Context, it Item, leaseUntil time.Time
 }
 
 // auditBatch records the audit events (and failure warnings) of the items
-// idx of a processed batch, up to SweepWorkers at once.
-func (m *Manager) auditBatch(ctx context.Context, batch []Item, procs []processed, decisions []Decision, idx []int, c cause) {
+// idx of a processed batch (steps holds their decisions), up to
+// SweepWorkers at once.
+func (m *Manager) auditBatch(ctx context.Context, batch []Item, procs []processed, steps []firstStep, idx []int, c cause) {
 	one := func(i int) {
 		it, p := batch[i], procs[i]
 		switch p.status {
 		case ResultDeleted:
-			m.auditItem(ctx, it, "retention.item.deleted", audit.Success, c, p.method, "", audit.String("rule", ruleString(decisions[i])))
+			m.auditItem(ctx, it, "retention.item.deleted", audit.Success, c, p.method, "", audit.String("rule", ruleString(steps[i].decision)))
 		case ResultPending:
 			m.auditItem(ctx, it, "retention.item.deletion_pending", audit.Success, c, p.method, "")
 		case ResultFailed:
