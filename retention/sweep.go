@@ -318,16 +318,23 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 			done[i] = true
 		}
 	}
-	if firstErr != nil {
-		// Deleting items whose deleter will not run go back at once.
-		var back []Item
-		for _, i := range toCall {
-			back = append(back, batch[i])
+	// giveBack releases the claims of items idx, journaled deleting but
+	// whose deleters will not run, and marks them failed: released, or
+	// left to the lease if that fails; the caller must not release them
+	// again.
+	giveBack := func(idx []int) {
+		if len(idx) == 0 {
+			return
+		}
+		back := make([]Item, len(idx))
+		for k, i := range idx {
+			back[k] = batch[i]
+			failed[i] = true
 		}
 		m.releaseAll(back)
-		for _, i := range toCall {
-			failed[i] = true // released, or left to the lease
-		}
+	}
+	if firstErr != nil {
+		giveBack(toCall)
 		toCall = nil
 	}
 
@@ -382,14 +389,7 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 		}()
 	}
 	wg.Wait()
-	if len(unstarted) > 0 {
-		back := make([]Item, len(unstarted))
-		for k, i := range unstarted {
-			back[k] = batch[i]
-			failed[i] = true // released here; the caller must not release it again
-		}
-		m.releaseAll(back)
-	}
+	giveBack(unstarted)
 
 	// Phase 3: wait for the outcomes, then audit them.
 	var toAudit []int
