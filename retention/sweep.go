@@ -300,18 +300,29 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 	for i, f := range steps {
 		procs[i] = f.proc
 	}
-	var toCall []int
-	for i := range batch {
+	// settle takes the journal result of a step of item i: a lost claim
+	// is done; after a store failure the item's state is unknown (left to
+	// the lease) and the batch stops. It reports whether err is nil.
+	settle := func(i int, err error) bool {
 		switch {
-		case i >= len(errs): // not journaled: the caller releases it
-			continue
-		case errors.Is(errs[i], ErrConflict):
+		case errors.Is(err, ErrConflict):
 			procs[i], done[i] = processed{outcome: OutcomeLost}, true
-		case errs[i] != nil: // state unknown: left to the lease
+		case err != nil:
 			failed[i] = true
 			if firstErr == nil {
-				firstErr = fmt.Errorf("retention: journal: %w", errs[i])
+				firstErr = fmt.Errorf("retention: journal: %w", err)
 			}
+		default:
+			return true
+		}
+		return false
+	}
+	// The items from len(errs) on were not journaled: the caller releases
+	// them.
+	var toCall []int
+	for i, err := range errs {
+		switch {
+		case !settle(i, err):
 		case steps[i].entry.Step == StepDeleting:
 			toCall = append(toCall, i)
 		default:
@@ -392,24 +403,12 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 	giveBack(unstarted)
 
 	// Phase 3: wait for the outcomes, then audit them.
-	var toAudit []int
 	for i, res := range results {
-		if res == nil {
-			continue
-		}
-		err := <-res
-		switch {
-		case errors.Is(err, ErrConflict):
-			procs[i], done[i] = processed{outcome: OutcomeLost}, true
-		case err != nil:
-			failed[i] = true
-			if firstErr == nil {
-				firstErr = fmt.Errorf("retention: journal: %w", err)
-			}
-		default:
+		if res != nil && settle(i, <-res) {
 			done[i] = true
 		}
 	}
+	var toAudit []int
 	for i := range batch {
 		if done[i] && (procs[i].status == ResultDeleted || procs[i].status == ResultPending ||
 			(procs[i].status == ResultFailed && procs[i].method != "")) {
