@@ -24,10 +24,10 @@
 //
 // Searches by subject, actor, resource or time, and retention, never scan
 // the log (a filter on the action alone reads entries in order from its
-// start), yet an append maintains no per-entry index: each batch adds one row to audit_batches (its first and
-// last index, the range of its event times, and the earliest time among
-// its unstripped entries) and one posting to audit_terms per subject, actor
-// and resource its entries name (the term, the batch, and the entries'
+// start), yet an append maintains no per-entry index: each batch adds one
+// row to audit_batches (its first and last index, the range of its event
+// times, and the earliest time among its unstripped entries) and one
+// posting to audit_terms per subject, actor and resource its entries name (the term, the batch, and the entries'
 // indexes as varint gaps). [Store.Search] follows the postings of a
 // subject, actor or resource, or the batches whose time range meets a
 // time-only filter; [Store.Strip] visits only the batches holding entries
