@@ -27,13 +27,14 @@
 // start), yet an append maintains no per-entry index: each batch adds one
 // row to audit_batches (its first and last index, the range of its event
 // times, and the earliest time among its unstripped entries) and one
-// posting to audit_terms per subject, actor and resource its entries name (the term, the batch, and the entries'
-// indexes as varint gaps). [Store.Search] follows the postings of a
-// subject, actor or resource, or the batches whose time range meets a
-// time-only filter; [Store.Strip] visits only the batches holding entries
-// older than the cutoff and rewrites their postings. Event times come from
-// callers and need not grow with the index: a batch with an outlying time
-// is merely read by more time searches.
+// posting to audit_terms per subject, actor and resource its entries name
+// (the term, the batch, and the entries' indexes as varint gaps).
+// [Store.Search] follows the postings of a subject, actor or resource, or
+// the batches whose time range meets a time-only filter; [Store.Strip]
+// visits only the batches holding entries older than the cutoff and
+// rewrites their postings. Event times come from callers and need not grow
+// with the index: a batch with an outlying time is merely read by more
+// time searches.
 //
 // A row of audit_entries is the index, the leaf, its tree hashes and the
 // event time; searches read the other fields from the leaf.
