@@ -173,7 +173,7 @@ func TestErasureWithVendors(t *testing.T) {
 	}
 	assert.Equal(t, 1, posthogCalls)
 	assert.False(t, res.Request.OverdueAt(e.clk.Now()), "completed on its due day (1 July): on time")
-	assert.NotEmpty(t, e.aud.actions("retention.request.completed"))
+	assert.NotEmpty(t, e.aud.Events("retention.request.completed"))
 }
 
 // TestFailedVendorErasureContinuesElsewhere: a vendor API that fails is
@@ -201,7 +201,7 @@ func TestFailedVendorErasureContinuesElsewhere(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, retention.StatusCompleted, res.Request.Status, "completed on the second instance")
 	assert.Equal(t, 2, res.Receipt.Deleted)
-	assert.Equal(t, 1, a.del.callsOf("f1"), "the first instance's deletion is not repeated")
+	assert.Equal(t, 1, a.del.Calls("f1"), "the first instance's deletion is not repeated")
 }
 
 func TestErasureHeldItemErasedAfterRelease(t *testing.T) {
@@ -217,14 +217,14 @@ func TestErasureHeldItemErasedAfterRelease(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, retention.StatusPartiallyCompleted, res.Request.Status, "held items are exempt, and reported")
 	assert.Equal(t, 1, res.Receipt.Held)
-	assert.False(t, e.del.isDeleted("c1"))
+	assert.False(t, e.del.Deleted("c1"))
 	assert.Contains(t, res.Receipt.Markdown(), "legal hold")
 	e.clk.Advance(time.Hour)
 	assert.Zero(t, e.sweep(t).Deleted, "still held")
 	_, err = e.m.ReleaseHold(ctx, h.ID, "employee:legal", "done")
 	require.NoError(t, err)
 	assert.Equal(t, 1, e.sweep(t).Deleted, "erased by the sweeper once released, although conversations have no TTL")
-	assert.True(t, e.del.isDeleted("c1"))
+	assert.True(t, e.del.Deleted("c1"))
 }
 
 func TestRequestRejections(t *testing.T) {
@@ -252,8 +252,8 @@ func TestRequestRejections(t *testing.T) {
 		require.Error(t, err)
 		assert.NotContains(t, err.Error(), "alice", "the verifier's message is not passed on")
 		assert.Equal(t, retention.StatusRejected, res.Request.Status)
-		assert.False(t, e.del.isDeleted("f1"), "nothing erased for an unverified requester")
-		assert.Len(t, e.aud.actions("retention.request.rejected"), 1)
+		assert.False(t, e.del.Deleted("f1"), "nothing erased for an unverified requester")
+		assert.Len(t, e.aud.Events("retention.request.rejected"), 1)
 	})
 	t.Run("bad input", func(t *testing.T) {
 		t.Parallel()

@@ -115,7 +115,7 @@ func runScenario(t *testing.T, store retention.Store, sc scenario) {
 		e.m.RegisterDeleter(sc.Item.Vendor, retention.VendorAutoDeletion(30*24*time.Hour))
 	}
 	if sc.StoreError != "" {
-		e.del.fail = func(retention.Item) error { return context.DeadlineExceeded }
+		e.del.Fail = func(retention.Item) error { return context.DeadlineExceeded }
 	}
 	created := sc.Item.CreatedAt
 	if created.IsZero() {
@@ -197,11 +197,11 @@ func runScenario(t *testing.T, store retention.Store, sc scenario) {
 		require.Len(t, res.Receipt.Lines, 1)
 		assert.Equal(t, retention.ResultHeld, res.Receipt.Lines[0].Status)
 		assert.Contains(t, res.Receipt.Lines[0].Holds[0], "litigation", "the receipt gives the hold's reason")
-		assert.False(t, e.del.isDeleted("item-1"), "a held item is never deleted by an erasure request")
+		assert.False(t, e.del.Deleted("item-1"), "a held item is never deleted by an erasure request")
 		return
 	}
 
-	callsBefore := e.del.callsOf("item-1")
+	callsBefore := e.del.Calls("item-1")
 	journalBefore, err := e.m.Journal(ctx, "item-1")
 	require.NoError(t, err)
 	rep := e.sweep(t)
@@ -213,13 +213,13 @@ func runScenario(t *testing.T, store retention.Store, sc scenario) {
 		assert.Zero(t, rep.Deleted)
 	case "delete", "delete_or_already_deleted", "delete_including_derived":
 		assert.Equal(t, retention.StateDeleted, got.State, "%s (last error %q)", sc.Note, got.LastError)
-		assert.True(t, e.del.isDeleted("item-1"))
+		assert.True(t, e.del.Deleted("item-1"))
 	case "delete_at_vendor":
 		assert.Equal(t, retention.StateDeleted, got.State)
 		assert.Equal(t, retention.MethodVendorAuto, got.Method, "the vendor's own deletion is recorded as evidence")
 	case "noop_with_receipt_unchanged":
 		assert.Equal(t, retention.StateDeleted, got.State)
-		assert.Equal(t, callsBefore, e.del.callsOf("item-1"), "a deleted item is not deleted again")
+		assert.Equal(t, callsBefore, e.del.Calls("item-1"), "a deleted item is not deleted again")
 		journalAfter, err := e.m.Journal(ctx, "item-1")
 		require.NoError(t, err)
 		assert.Equal(t, journalBefore, journalAfter, "the journal is unchanged")
@@ -232,12 +232,12 @@ func runScenario(t *testing.T, store retention.Store, sc scenario) {
 			e.clk.Advance(30 * time.Minute)
 			e.sweep(t)
 		}
-		assert.Greater(t, e.del.callsOf("item-1"), 1, "the item is retried")
+		assert.Greater(t, e.del.Calls("item-1"), 1, "the item is retried")
 		e.clk.Advance(time.Hour)
 		rep = e.sweep(t)
 		require.Len(t, rep.Overdue, 1, "past due plus grace it is reported, never silently dropped")
 		assert.Equal(t, "item-1", rep.Overdue[0].ID)
-		assert.NotEmpty(t, e.aud.actions("retention.overdue"), "the alarm is an audit event too")
+		assert.NotEmpty(t, e.aud.Events("retention.overdue"), "the alarm is an audit event too")
 	default:
 		t.Fatalf("unhandled expectation %q", sc.Expect)
 	}

@@ -30,8 +30,8 @@ func TestSweepDeletesDueOnly(t *testing.T) {
 	e.clk.Advance(30 * time.Minute)
 	rep := e.sweep(t)
 	assert.Equal(t, 1, rep.Deleted, "only the file older than 1 hour")
-	assert.True(t, e.del.isDeleted("old"))
-	assert.False(t, e.del.isDeleted("new"))
+	assert.True(t, e.del.Deleted("old"))
+	assert.False(t, e.del.Deleted("new"))
 	j, err := e.m.Journal(context.Background(), "old")
 	require.NoError(t, err)
 	var steps []retention.Step
@@ -40,7 +40,7 @@ func TestSweepDeletesDueOnly(t *testing.T) {
 	}
 	assert.Equal(t, []retention.Step{retention.StepClaimed, retention.StepDeleting, retention.StepDeleted}, steps, "each step journaled")
 
-	ev := e.aud.actions("retention.item.deleted")
+	ev := e.aud.Events("retention.item.deleted")
 	require.Len(t, ev, 1, "each deletion is an audit event")
 	assert.Equal(t, "s1", ev[0].Subject)
 	assert.Equal(t, "workspace/old", ev[0].Resource)
@@ -59,7 +59,7 @@ func TestSweepDeletesDueOnly(t *testing.T) {
 	got, err := e.m.Track(context.Background(), upgraded)
 	require.NoError(t, err)
 	assert.Equal(t, t0.Add(90*time.Minute), got.DueAt, "re-tracking a due item as paid keeps it due")
-	assert.Equal(t, 1, e.del.callsOf("old"), "deleted once")
+	assert.Equal(t, 1, e.del.Calls("old"), "deleted once")
 }
 
 func TestSweepHangingDeleter(t *testing.T) {
@@ -98,7 +98,7 @@ func TestSweepRetriesWithBackoff(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, retention.NewMemoryStore(), &retention.Options{RetryBackoff: time.Minute, MaxBackoff: 3 * time.Minute})
 	fails := 4
-	e.del.fail = func(retention.Item) error {
+	e.del.Fail = func(retention.Item) error {
 		if fails > 0 {
 			fails--
 			return errBoom
@@ -121,7 +121,7 @@ func TestSweepRetriesWithBackoff(t *testing.T) {
 	assert.Equal(t, []time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute, 3 * time.Minute}, waits, "doubling backoff, capped")
 	rep := e.sweep(t)
 	assert.Equal(t, 1, rep.Deleted, "the fifth attempt succeeds")
-	assert.Len(t, e.aud.actions("retention.item.deletion_failed"), 4, "each failure is audited")
+	assert.Len(t, e.aud.Events("retention.item.deletion_failed"), 4, "each failure is audited")
 	got, _ := e.m.Item(ctx, "f")
 	assert.Equal(t, 5, got.Attempts)
 }
@@ -129,7 +129,7 @@ func TestSweepRetriesWithBackoff(t *testing.T) {
 func TestSweepPanickingDeleter(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, retention.NewMemoryStore(), nil)
-	e.del.fail = func(retention.Item) error { panic("bug in the host") }
+	e.del.Fail = func(retention.Item) error { panic("bug in the host") }
 	e.track(t, freeFile("f"))
 	e.clk.Advance(time.Hour)
 	rep := e.sweep(t)
@@ -155,7 +155,7 @@ func TestSweepDryRun(t *testing.T) {
 	assert.Equal(t, 1, rep.WouldDelete)
 	assert.Equal(t, 1, rep.Held)
 	assert.Equal(t, 1, rep.Failed, "no deleter for the orphan's system")
-	assert.Zero(t, e.del.callsOf("a"), "a dry run deletes nothing")
+	assert.Zero(t, e.del.Calls("a"), "a dry run deletes nothing")
 	j, err := e.m.Journal(ctx, "a")
 	require.NoError(t, err)
 	assert.Empty(t, j, "a dry run journals nothing")
@@ -257,7 +257,7 @@ func TestSimulatedCrashBetweenSteps(t *testing.T) {
 		got, err := mem.GetItem(context.Background(), id)
 		require.NoError(t, err)
 		assert.Equal(t, retention.StateDeleted, got.State, "%s deleted after resume", id)
-		assert.True(t, e.del.isDeleted(id))
+		assert.True(t, e.del.Deleted(id))
 		j, _ := mem.JournalOf(context.Background(), id)
 		n := 0
 		for _, x := range j {
@@ -270,8 +270,8 @@ func TestSimulatedCrashBetweenSteps(t *testing.T) {
 	// f0 crashed before "deleting" (its deleter never ran), f1 after its
 	// deleter ran but before "deleted": only f1's deleter runs twice, and
 	// idempotently.
-	assert.Equal(t, 1, e.del.callsOf("f0"), "a claim that crashed before deleting calls the deleter once")
-	assert.Equal(t, 2, e.del.callsOf("f1"), "the item whose deletion was not journaled is deleted again (idempotently)")
+	assert.Equal(t, 1, e.del.Calls("f0"), "a claim that crashed before deleting calls the deleter once")
+	assert.Equal(t, 2, e.del.Calls("f1"), "the item whose deletion was not journaled is deleted again (idempotently)")
 }
 
 func TestHoldsBlockSweepUntilReleased(t *testing.T) {
@@ -291,7 +291,7 @@ func TestHoldsBlockSweepUntilReleased(t *testing.T) {
 	assert.Equal(t, 1, rep.Deleted, "the other subject's item")
 	assert.Equal(t, 1, rep.Held)
 	assert.Empty(t, rep.Overdue, "held items do not raise the alarm")
-	assert.False(t, e.del.isDeleted("a"), "a held item is never deleted")
+	assert.False(t, e.del.Deleted("a"), "a held item is never deleted")
 
 	_, err = e.m.ReleaseHold(ctx, h.ID, "", "")
 	require.ErrorIs(t, err, retention.ErrInvalid, "a release needs who")
@@ -302,8 +302,8 @@ func TestHoldsBlockSweepUntilReleased(t *testing.T) {
 	require.ErrorIs(t, err, retention.ErrHoldReleased)
 	rep = e.sweep(t)
 	assert.Equal(t, 1, rep.Deleted, "released: the overdue item goes at the next sweep")
-	assert.Len(t, e.aud.actions("retention.hold.placed"), 1)
-	assert.Len(t, e.aud.actions("retention.hold.released"), 1)
+	assert.Len(t, e.aud.Events("retention.hold.placed"), 1)
+	assert.Len(t, e.aud.Events("retention.hold.released"), 1)
 	all, err := e.m.Holds(ctx, false)
 	require.NoError(t, err)
 	require.Len(t, all, 1)
@@ -399,7 +399,7 @@ func TestHoldPlacedDuringSweep(t *testing.T) {
 	rep := e.sweep(t)
 	assert.Equal(t, 1, rep.Deleted)
 	assert.Equal(t, 1, rep.Held, "the hold placed while deleting a applies to b")
-	assert.False(t, e.del.isDeleted("b"))
+	assert.False(t, e.del.Deleted("b"))
 }
 
 func TestRun(t *testing.T) {
@@ -410,10 +410,10 @@ func TestRun(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.m.Run(ctx, 5*time.Millisecond) }()
-	require.Eventually(t, func() bool { return e.del.isDeleted("a") }, 5*time.Second, 5*time.Millisecond, "the first sweep runs at once")
+	require.Eventually(t, func() bool { return e.del.Deleted("a") }, 5*time.Second, 5*time.Millisecond, "the first sweep runs at once")
 	e.track(t, freeFile("b"))
 	e.clk.Advance(time.Hour)
-	require.Eventually(t, func() bool { return e.del.isDeleted("b") }, 5*time.Second, 5*time.Millisecond, "and again every interval")
+	require.Eventually(t, func() bool { return e.del.Deleted("b") }, 5*time.Second, 5*time.Millisecond, "and again every interval")
 	cancel()
 	require.ErrorIs(t, <-done, context.Canceled)
 	require.ErrorIs(t, e.m.Run(context.Background(), 0), retention.ErrInvalid)
@@ -471,7 +471,7 @@ func TestSweepRenewsLeaseLateInBatch(t *testing.T) {
 	for id, lease := range leases {
 		assert.False(t, lease.Before(starts[id].Add(time.Minute)), "%s: the lease outlasts the call's timeout", id)
 	}
-	assert.Len(t, e.aud.actions("retention.item.deleted"), 3, "every deletion is an audit event")
+	assert.Len(t, e.aud.Events("retention.item.deleted"), 3, "every deletion is an audit event")
 }
 
 // TestSweepManyWorkersAuditsEachDeletion: with many workers and batches,
@@ -491,7 +491,7 @@ func TestSweepManyWorkersAuditsEachDeletion(t *testing.T) {
 		assert.Equal(t, fmt.Sprintf("f%02d", i), r.ItemID, "results keep the claim order")
 	}
 	seen := map[string]int{}
-	for _, ev := range e.aud.actions("retention.item.deleted") {
+	for _, ev := range e.aud.Events("retention.item.deleted") {
 		seen[ev.Resource]++
 	}
 	assert.Len(t, seen, n)
@@ -499,6 +499,6 @@ func TestSweepManyWorkersAuditsEachDeletion(t *testing.T) {
 		assert.Equal(t, 1, c, "%s audited once", res)
 	}
 	for i := range n {
-		assert.Equal(t, 1, e.del.callsOf(fmt.Sprintf("f%02d", i)))
+		assert.Equal(t, 1, e.del.Calls(fmt.Sprintf("f%02d", i)))
 	}
 }
