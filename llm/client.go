@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"log/slog"
 	"sync"
@@ -215,11 +216,7 @@ func (c *Client) Close() error {
 // and what audit events name). The conversation owns a redaction vault, so
 // a value gets the same placeholder in every turn; Close wipes it.
 func (c *Client) Conversation(subject string) *Conversation {
-	cv := &Conversation{c: c, subject: subject, vault: redact.NewVault(c.redactor)}
-	if _, err := io.ReadFull(c.opts.Rand, cv.cacheKey[:]); err == nil {
-		cv.cache = map[[32]byte]int32{}
-	}
-	return cv
+	return &Conversation{c: c, subject: subject, vault: redact.NewVault(c.redactor), seed: maphash.MakeSeed(), cache: map[uint64]int32{}}
 }
 
 // Conversation is a series of calls about one subject sharing one redaction
@@ -229,14 +226,14 @@ type Conversation struct {
 	c       *Client
 	subject string
 
-	mu       sync.Mutex // guards the fields below
-	vault    *redact.Vault
-	closed   bool
-	cacheKey [32]byte
-	cache    map[[32]byte]int32 // index in texts; nil: no cache
-	texts    []cachedText       // the cached redactions
-	scratch  []byte             // for hashing; wiped after each use
-	digests  [][32]byte         // SHA-256 of each redacted message of the call being prepared
+	mu      sync.Mutex // guards the fields below
+	vault   *redact.Vault
+	closed  bool
+	seed    maphash.Seed     // of the cache's keys
+	cache   map[uint64]int32 // hash of a text -> index in texts; nil once closed
+	texts   []cachedText     // the cached redactions
+	scratch []byte           // for hashing; wiped after each use
+	digests [][32]byte       // SHA-256 of each redacted message of the call being prepared
 }
 
 // Counts returns how many values of each kind the conversation has
@@ -260,7 +257,6 @@ func (cv *Conversation) Close() error {
 		cv.cache = nil
 		cv.texts = nil
 		cv.scratch = nil
-		clear(cv.cacheKey[:])
 	}
 	return nil
 }

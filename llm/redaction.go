@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash/maphash"
 	"strconv"
 )
 
@@ -36,25 +37,25 @@ func (cv *Conversation) redactRequest(req *Request, st *callState) *Request {
 // redactText redacts one text through the vault and returns it with the
 // SHA-256 of the redacted text (for the prompt hash). A conversation
 // resends its whole history on every turn, so results are remembered per
-// text: the key is a SHA-256 of the text under the conversation's random
-// key (no text is kept as a key), the value is the index in cv.texts of
-// the redacted text (placeholders only), its SHA-256 and its counts. The
-// caller holds cv.mu.
+// text: the key is a hash of the text under the conversation's random seed
+// (no text is kept as a key), the value is the index in cv.texts of the
+// redacted text (placeholders only), its SHA-256 and its counts. A hit
+// counts only if the vault restores the remembered redaction to exactly
+// this text, so neither a hash collision nor a change to the text can
+// return another text's redaction, and no original is kept to compare
+// with. The caller holds cv.mu.
 func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Size]byte) {
 	if s == "" {
 		return s, emptySHA256
 	}
-	var key [sha256.Size]byte
+	var key uint64
 	if cv.cache != nil {
-		// SHA-256(cacheKey || s), through a scratch buffer that is wiped
-		// at once (hash.Hash.Write would need a copy of s per call).
-		cv.scratch = append(append(cv.scratch[:0], cv.cacheKey[:]...), s...)
-		key = sha256.Sum256(cv.scratch)
-		clear(cv.scratch)
+		key = maphash.String(cv.seed, s)
 		if i, ok := cv.cache[key]; ok {
-			e := &cv.texts[i]
-			e.count(st)
-			return e.text, e.sum
+			if e := &cv.texts[i]; cv.vault.RestoresTo(e.text, s) {
+				e.count(st)
+				return e.text, e.sum
+			}
 		}
 	}
 	red, findings := cv.vault.Redact(s)

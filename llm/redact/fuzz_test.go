@@ -58,6 +58,9 @@ func FuzzRedact(f *testing.F) {
 			if got := v.Restore(red); got != text {
 				t.Fatalf("Restore(Redact(x)) != x\n x: %q\nred: %q\ngot: %q", text, red, got)
 			}
+			if !v.RestoresTo(red, text) {
+				t.Fatalf("RestoresTo(Redact(x), x) is false\n x: %q\nred: %q", text, red)
+			}
 		}
 	})
 }
@@ -84,6 +87,22 @@ func FuzzRestorer(f *testing.F) {
 		got += s.Write(rest) + s.Flush()
 		if got != want {
 			t.Fatalf("stream %q != whole %q", got, want)
+		}
+		// RestoresTo agrees with Restore, on the restored text and on
+		// texts cut or changed at each cut.
+		if !v.RestoresTo(text, want) {
+			t.Fatalf("RestoresTo(x, Restore(x)) is false for %q", text)
+		}
+		for _, c := range cuts {
+			if len(want) == 0 {
+				break
+			}
+			i := int(c) % len(want)
+			for _, other := range []string{want[:i], want[:i] + "x" + want[i+1:], want + want[i:i+1]} {
+				if v.RestoresTo(text, other) != (other == want) {
+					t.Fatalf("RestoresTo(%q, %q) != (Restore(x) == y)", text, other)
+				}
+			}
 		}
 	})
 }

@@ -177,6 +177,48 @@ func (v *Vault) Restore(text string) string {
 	return b.String()
 }
 
+// RestoresTo reports whether Restore(redacted) == text, without building
+// the restored text. A caller that kept a redacted text (not the original)
+// uses it to recognise a text it has redacted before: because
+// Restore(Redact(x)) == x, a text it redacted earlier always matches, and
+// a match means redacted is a redaction of text. Stored values are compared
+// in constant time.
+func (v *Vault) RestoresTo(redacted, text string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for {
+		i := strings.IndexByte(redacted, '[')
+		if i < 0 {
+			return redacted == text
+		}
+		if len(text) < i || redacted[:i] != text[:i] {
+			return false
+		}
+		redacted, text = redacted[i:], text[i:]
+		if e, n := v.match(redacted); e != nil {
+			if len(text) < len(e.value) || !equalValue(e.value, text[:len(e.value)]) {
+				return false
+			}
+			redacted, text = redacted[n:], text[len(e.value):]
+			continue
+		}
+		if text == "" || text[0] != '[' {
+			return false
+		}
+		redacted, text = redacted[1:], text[1:]
+	}
+}
+
+// equalValue reports whether b and s, of equal length, hold the same bytes,
+// in time that depends on their length only.
+func equalValue(b []byte, s string) bool {
+	var d byte
+	for i := range b {
+		d |= b[i] ^ s[i]
+	}
+	return d == 0
+}
+
 // restoreLocked writes text to b with known placeholders replaced. If
 // final is false and text ends with an incomplete prefix of a known
 // placeholder, that tail is not written and its length is returned as hold.

@@ -27,6 +27,34 @@ func TestVaultRedactRestore(t *testing.T) {
 	assert.Equal(t, "see [EMAIL_9] and carol@example.net", v.Restore("see [EMAIL_9] and [EMAIL_3]"), "unknown placeholder left as is")
 }
 
+func TestVaultRestoresTo(t *testing.T) {
+	t.Parallel()
+	v := NewVault(nil)
+	in := "Mail jane@example.com [EMAIL_1] [x and bob@example.org [EMAIL_9]"
+	out, _ := v.Redact(in)
+	require.Equal(t, in, v.Restore(out))
+	assert.True(t, v.RestoresTo(out, in), "a text restores to its original")
+	for _, other := range []string{
+		"Mail jane@example.com [EMAIL_1] [x and bob@example.org [EMAIL_9]!", // longer
+		"Mail jane@example.com [EMAIL_1] [x and bob@example.org [EMAIL_9",   // shorter
+		"Mail jane@example.con [EMAIL_1] [x and bob@example.org [EMAIL_9]",  // another value
+		"Mail jane@example.com [EMAIL_1] [y and bob@example.org [EMAIL_9]",  // another literal
+		"Mail jane@example.com",
+		"",
+		out, // the redacted text itself
+	} {
+		assert.False(t, v.RestoresTo(out, other), "%q is not the original", other)
+	}
+	assert.True(t, v.RestoresTo("no placeholders", "no placeholders"))
+	assert.True(t, v.RestoresTo("[EMAIL_77] unknown", "[EMAIL_77] unknown"), "unknown placeholders stay as they are")
+	assert.True(t, v.RestoresTo("[", "["))
+	assert.False(t, v.RestoresTo("[", ""))
+
+	v.Close()
+	assert.False(t, v.RestoresTo(out, in), "a closed vault restores nothing")
+	assert.True(t, v.RestoresTo(out, out))
+}
+
 func TestVaultLiteralPlaceholders(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
