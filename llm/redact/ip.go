@@ -29,6 +29,40 @@ func findIPs(text string, dst []Finding) []Finding {
 	return findIPv6(text, dst, v4)
 }
 
+// findIPsCounted is findIPs for a text with the counts c: it skips the
+// scan for IPv4 addresses when c or the dots rule them out, and the scan for
+// IPv6 addresses when c does.
+func findIPsCounted(text string, c textCounts, dst []Finding) []Finding {
+	n4 := len(dst)
+	if needIPv4.metBy(&c) && digitDots(text, 3) {
+		dst = findIPv4(text, dst)
+	}
+	if !needIPv6.metBy(&c) {
+		return dst
+	}
+	v4 := dst[n4:]
+	return findIPv6(text, dst, v4)
+}
+
+// digitDots reports whether text holds at least n dots that follow a
+// digit, as every IPv4 address holds three ("1.2.3.4").
+func digitDots(text string, n int) bool {
+	for off := 1; off < len(text); {
+		k := strings.IndexByte(text[off:], '.')
+		if k < 0 {
+			return false
+		}
+		off += k
+		if isDigit(text[off-1]) {
+			if n--; n == 0 {
+				return true
+			}
+		}
+		off++
+	}
+	return false
+}
+
 func findIPv4(text string, dst []Finding) []Finding {
 	for i := 0; i < len(text); {
 		if !isDigit(text[i]) {

@@ -2,7 +2,6 @@ package redact
 
 import (
 	"slices"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -111,63 +110,105 @@ type recognizer struct {
 	// need is what every finding of the kind contains; a text with less is
 	// not scanned.
 	need need
+	// findCounted, if set, is find for a text with the counts c: it may
+	// skip the parts of its scan that c rules out, and finds the same as
+	// find.
+	findCounted func(text string, c textCounts, dst []Finding) []Finding
 }
 
-// need is a cheap necessary condition for a kind: at least digits ASCII
-// digits, and '@' if at; or, if alt is set, what alt says (IPv4 or IPv6).
+// need is a cheap necessary condition for a kind: at least so many ASCII
+// digits, dots, colons and capitals, and, if any is set, one of the bytes
+// it flags; or, if alt is set, what alt says (IPv4 or IPv6).
 type need struct {
-	digits, dots, colons int
-	at                   bool
-	alt                  *need
+	digits, dots, colons, uppers int
+	any                          uint8
+	alt                          *need
 }
 
 // textCounts are the counts need looks at.
 type textCounts struct {
-	digits, dots, colons int
-	at                   bool
+	digits, dots, colons, uppers int
+	seen                         uint8 // flags of the bytes present
 }
 
-var digitByte = func() (t [256]uint8) {
+// Flags of bytes whose presence some kind needs.
+const (
+	hasAt         = 1 << iota // '@': e-mail addresses
+	hasDash                   // '-': "sk-", "xoxb-", PEM headers
+	hasUnderscore             // '_': "ghp_", "sk_live_", AWS labels
+	hasA                      // 'A': "AKIA", "AIza", "SecretAccessKey"
+	hasJ                      // 'J': "eyJ"
+)
+
+// byteClass packs, for each byte, what countText adds up: one 8-bit field
+// each for digits, dots, colons and capitals (bits 0-31), and the byte's
+// flag (bits 48-55), which countText ORs rather than adds.
+var byteClass = func() (t [256]uint64) {
 	for c := '0'; c <= '9'; c++ {
-		t[c] = 1
+		t[c] |= 1
+	}
+	t['.'] |= 1 << 8
+	t[':'] |= 1 << 16
+	for c := 'A'; c <= 'Z'; c++ {
+		t[c] |= 1 << 24
+	}
+	for c, f := range map[byte]uint64{'@': hasAt, '-': hasDash, '_': hasUnderscore, 'A': hasA, 'J': hasJ} {
+		t[c] |= f << 48
 	}
 	return t
 }()
 
-// countText is one cheap pass over text (and three vectorised searches)
-// that spares the scanners of kinds that cannot occur: a text with five
-// digits holds no phone number (8 at least), card number (12) or SSN (9),
-// one without '@' no e-mail address.
+// countText is one cheap pass over text that spares the scanners of kinds
+// that cannot occur: a text with five digits holds no phone number (8 at
+// least), card number (12) or SSN (9), one without '@' no e-mail address.
+// It adds up the byte classes of up to 255 bytes at a time, so that no
+// 8-bit field overflows into the next (the flags may: they are read from
+// the OR).
 func countText(text string) textCounts {
-	n := 0
-	for i := 0; i < len(text); i++ {
-		n += int(digitByte[text[i]])
+	var c textCounts
+	var seen uint64
+	for len(text) > 0 {
+		chunk := text[:min(len(text), 255)]
+		text = text[len(chunk):]
+		var acc uint64
+		for i := 0; i < len(chunk); i++ {
+			t := byteClass[chunk[i]]
+			acc += t
+			seen |= t
+		}
+		c.digits += int(acc & 0xFF)
+		c.dots += int(acc >> 8 & 0xFF)
+		c.colons += int(acc >> 16 & 0xFF)
+		c.uppers += int(acc >> 24 & 0xFF)
 	}
-	return textCounts{
-		digits: n,
-		dots:   strings.Count(text, "."),
-		colons: strings.Count(text, ":"),
-		at:     strings.IndexByte(text, '@') >= 0,
-	}
+	c.seen = uint8(seen >> 48)
+	return c
 }
 
 func (n *need) metBy(c *textCounts) bool {
-	if c.digits >= n.digits && c.dots >= n.dots && c.colons >= n.colons && (c.at || !n.at) {
+	if c.digits >= n.digits && c.dots >= n.dots && c.colons >= n.colons && c.uppers >= n.uppers &&
+		(n.any == 0 || c.seen&n.any != 0) {
 		return true
 	}
 	return n.alt != nil && n.alt.metBy(c)
 }
 
+// Needs of IPv4 and IPv6 addresses.
+var (
+	needIPv4 = need{digits: 4, dots: 3}
+	needIPv6 = need{colons: 2}
+)
+
 // builtins lists the built-in recognizers in BuiltinKinds order, each with
 // the least its findings contain (see the rules beside each scanner).
 var builtins = []recognizer{
-	{Email, findEmails, need{at: true}},
-	{Phone, findPhones, need{digits: 8}},
-	{CreditCard, findCards, need{digits: 12}},
-	{IBAN, findIBANs, need{digits: 2}},
-	{USSSN, findSSNs, need{digits: 9}},
-	{IPAddress, findIPs, need{digits: 4, dots: 3, alt: &need{colons: 2}}}, // IPv4 or IPv6
-	{Secret, findSecrets, need{}},
+	{Email, findEmails, need{any: hasAt}, nil},
+	{Phone, findPhones, need{digits: 8}, nil},
+	{CreditCard, findCards, need{digits: 12}, nil},
+	{IBAN, findIBANs, need{digits: 2, uppers: 2}, nil},
+	{USSSN, findSSNs, need{digits: 9}, nil},
+	{IPAddress, findIPs, need{digits: 4, dots: 3, alt: &needIPv6}, findIPsCounted},
+	{Secret, findSecrets, need{any: secretBytes}, findSecretsCounted},
 }
 
 // priority breaks ties between overlapping findings of the same length: the
@@ -230,7 +271,11 @@ func (r *Redactor) Find(text string) []Finding {
 	var fs []Finding
 	counts := countText(text)
 	for i := range r.builtin {
-		if b := &r.builtin[i]; b.need.metBy(&counts) {
+		if b := &r.builtin[i]; !b.need.metBy(&counts) {
+			continue
+		} else if b.findCounted != nil {
+			fs = b.findCounted(text, counts, fs)
+		} else {
 			fs = b.find(text, fs)
 		}
 	}

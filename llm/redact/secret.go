@@ -59,6 +59,10 @@ var secretRules = []secretRule{
 // Labels that announce an AWS secret access key.
 var awsSecretLabels = []string{"ecret_access_key", "ECRET_ACCESS_KEY", "ecretAccessKey"}
 
+// awsLabelNeeds flags, for each of awsSecretLabels, a byte it holds that
+// countText looks for.
+var awsLabelNeeds = [...]uint8{hasUnderscore, hasUnderscore, hasA}
+
 // secretByFirst lists, for each byte, the rules whose prefix starts with
 // it, in secretRules order.
 var secretByFirst = func() (t [256][]secretRule) {
@@ -76,7 +80,24 @@ var secretFirst = func() (t [256]bool) {
 	return t
 }()
 
+// secretBytes flags the bytes of which every secret holds one: '-' ("sk-",
+// "xoxb-", PEM), '_' (GitHub, Stripe, AWS labels), 'A' (AWS key IDs,
+// "AIza", "SecretAccessKey") or 'J' ("eyJ").
+const secretBytes = hasDash | hasUnderscore | hasA | hasJ
+
 func findSecrets(text string, dst []Finding) []Finding {
+	return findSecretsSeen(text, secretBytes, dst)
+}
+
+// findSecretsCounted is findSecrets for a text with the counts c: it skips
+// the searches for labels and headers whose bytes the text lacks.
+func findSecretsCounted(text string, c textCounts, dst []Finding) []Finding {
+	return findSecretsSeen(text, c.seen, dst)
+}
+
+// findSecretsSeen is findSecrets for a text that holds none of the flagged
+// bytes (see textCounts.seen) that seen does not flag.
+func findSecretsSeen(text string, seen uint8, dst []Finding) []Finding {
 	// One pass: at each token start whose first byte begins some prefix,
 	// try the rules with that first byte.
 	for i := 0; i < len(text); i++ {
@@ -94,7 +115,10 @@ func findSecrets(text string, dst []Finding) []Finding {
 			}
 		}
 	}
-	for _, l := range awsSecretLabels {
+	for j, l := range awsSecretLabels {
+		if seen&awsLabelNeeds[j] == 0 {
+			continue
+		}
 		for off := 0; ; {
 			k := indexLabel(text[off:], l)
 			if k < 0 {
@@ -106,6 +130,9 @@ func findSecrets(text string, dst []Finding) []Finding {
 				off = e
 			}
 		}
+	}
+	if seen&hasDash == 0 {
+		return dst // no PEM header
 	}
 	return findPEM(text, dst)
 }
