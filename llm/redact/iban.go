@@ -23,8 +23,19 @@ const maxIBANLen = 34
 func findIBANs(text string, dst []Finding) []Finding {
 	var buf [maxIBANLen]byte
 	for i := 0; i+4 <= len(text); {
-		// Candidates: two capitals and two digits at a word start.
-		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+2]) || !isDigit(text[i+3]) {
+		// Candidates: two capitals and two digits at a word start. Every
+		// candidate that covers text[i+3] needs a capital or a digit there,
+		// and one that starts at i or i+1 a digit: skip those that cannot
+		// be, four bytes at a time in prose.
+		if c := text[i+3]; !isDigit(c) {
+			if isUpper(c) {
+				i += 2
+			} else {
+				i += 4
+			}
+			continue
+		}
+		if !isUpper(text[i]) || !isUpper(text[i+1]) || !isDigit(text[i+2]) {
 			i++
 			continue
 		}
