@@ -69,8 +69,11 @@ func emailLocalStart(text string, at, from int) (int, bool) {
 		return 0, false
 	}
 	// A doubled dot cannot be inside a local part: start after the last.
-	if k := strings.LastIndex(text[s:at], ".."); k >= 0 {
-		s += k + 2
+	for k := at - 2; k >= s; k-- {
+		if text[k] == '.' && text[k+1] == '.' {
+			s = k + 2
+			break
+		}
 	}
 	for s < at && text[s] == '.' {
 		s++
@@ -107,11 +110,14 @@ func emailDomainEnd(text string, i int) int {
 	}
 	dom := text[i:e]
 	// Cut at the first empty label (".." or a leading dot).
-	if k := strings.Index(dom, ".."); k >= 0 {
-		dom = dom[:k]
+	for k := 0; k+1 < len(dom); k++ {
+		if dom[k] == '.' && dom[k+1] == '.' {
+			dom = dom[:k]
+			break
+		}
 	}
 	// Drop trailing dots and hyphens (end of sentence, dash).
-	dom = strings.TrimRight(dom, ".-")
+	dom = trimDotsDashes(dom)
 	// Drop trailing labels until the last one is a valid TLD.
 	for {
 		dot := strings.LastIndexByte(dom, '.')
@@ -121,21 +127,28 @@ func emailDomainEnd(text string, i int) int {
 		if validTLD(dom[dot+1:]) {
 			break
 		}
-		dom = strings.TrimRight(dom[:dot], ".-")
+		dom = trimDotsDashes(dom[:dot])
 	}
 	// Every label: 1-63 bytes, no hyphen at either end.
-	for rest := dom; rest != ""; {
-		label := rest
-		if k := strings.IndexByte(rest, '.'); k >= 0 {
-			label, rest = rest[:k], rest[k+1:]
-		} else {
-			rest = ""
+	start := 0
+	for k := 0; k <= len(dom); k++ {
+		if k < len(dom) && dom[k] != '.' {
+			continue
 		}
-		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+		if n := k - start; n == 0 || n > 63 || dom[start] == '-' || dom[k-1] == '-' {
 			return -1
 		}
+		start = k + 1
 	}
 	return i + len(dom)
+}
+
+// trimDotsDashes is strings.TrimRight(s, ".-").
+func trimDotsDashes(s string) string {
+	for len(s) > 0 && (s[len(s)-1] == '.' || s[len(s)-1] == '-') {
+		s = s[:len(s)-1]
+	}
+	return s
 }
 
 func validTLD(t string) bool {

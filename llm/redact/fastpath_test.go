@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // The scanners below are the straightforward versions of scanners that
@@ -36,12 +37,126 @@ func findIBANsRef(text string, dst []Finding) []Finding {
 	return dst
 }
 
+func findEmailsRef(text string, dst []Finding) []Finding {
+	from := 0 // the previous match's end: no finding starts before it
+	for off := 0; ; {
+		i := strings.IndexByte(text[off:], '@')
+		if i < 0 {
+			return dst
+		}
+		at := off + i
+		off = at + 1
+		start, ok := emailLocalStartRef(text, at, from)
+		if !ok {
+			continue
+		}
+		end := emailDomainEndRef(text, at+1)
+		if end < 0 {
+			continue
+		}
+		dst = append(dst, Finding{Kind: Email, Start: start, End: end})
+		from, off = end, end
+	}
+}
+
+// emailLocalStart returns where the local part ending before text[at] begins,
+// looking no further back than from.
+func emailLocalStartRef(text string, at, from int) (int, bool) {
+	s := at
+	for s > from && at-s <= 64 {
+		if c := text[s-1]; c < utf8.RuneSelf {
+			if !isLocalChar(c) {
+				break
+			}
+			s--
+			continue
+		}
+		r, n := utf8.DecodeLastRuneInString(text[:s])
+		if !isWordRune(r) {
+			break
+		}
+		s -= n
+	}
+	if at-s > 64 || s == at || s < from {
+		return 0, false
+	}
+	// A doubled dot cannot be inside a local part: start after the last.
+	if k := strings.LastIndex(text[s:at], ".."); k >= 0 {
+		s += k + 2
+	}
+	for s < at && text[s] == '.' {
+		s++
+	}
+	if s == at || text[at-1] == '.' {
+		return 0, false
+	}
+	return s, true
+}
+
+// emailDomainEnd returns the end of the domain starting at text[i], or -1.
+func emailDomainEndRef(text string, i int) int {
+	e := i
+	for e < len(text) && e-i <= 253 {
+		if c := text[e]; c < utf8.RuneSelf {
+			if !isDomainChar(c) {
+				break
+			}
+			e++
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(text[e:])
+		if !isWordRune(r) || r == '_' {
+			break
+		}
+		e += n
+	}
+	if e-i > 253 {
+		return -1
+	}
+	// A domain followed by a non-ASCII letter is part of a longer word.
+	if wordAt(text, e) {
+		return -1
+	}
+	dom := text[i:e]
+	// Cut at the first empty label (".." or a leading dot).
+	if k := strings.Index(dom, ".."); k >= 0 {
+		dom = dom[:k]
+	}
+	// Drop trailing dots and hyphens (end of sentence, dash).
+	dom = strings.TrimRight(dom, ".-")
+	// Drop trailing labels until the last one is a valid TLD.
+	for {
+		dot := strings.LastIndexByte(dom, '.')
+		if dot <= 0 {
+			return -1
+		}
+		if validTLD(dom[dot+1:]) {
+			break
+		}
+		dom = strings.TrimRight(dom[:dot], ".-")
+	}
+	// Every label: 1-63 bytes, no hyphen at either end.
+	for rest := dom; rest != ""; {
+		label := rest
+		if k := strings.IndexByte(rest, '.'); k >= 0 {
+			label, rest = rest[:k], rest[k+1:]
+		} else {
+			rest = ""
+		}
+		if len(label) == 0 || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return -1
+		}
+	}
+	return i + len(dom)
+}
+
 // fastPaths pairs each fast scanner with its reference.
 var fastPaths = []struct {
 	name      string
 	fast, ref func(text string, dst []Finding) []Finding
 }{
 	{"IBAN", findIBANs, findIBANsRef},
+	{"EMAIL", findEmails, findEmailsRef},
 }
 
 // fastPathSeeds are texts near the edges of the fast paths: candidates at
@@ -52,6 +167,8 @@ var fastPathSeeds = []string{
 	"ABDE89370400440532013000", "A1DE89 3704 0044 0532 0130 00", "DE8", "DE89", " DE89",
 	"IBAN:DE89370400440532013000,GB29NWBK60161331926819 FR1420041010050500013M02606",
 	"GB82 WEST 1234 5698 7654 32 and NL91ABNA0417164300; NO9386011117947",
+	"a..b@c.de a.b..@c.de ..a@c.de a@b..c.de a@b.c..de a@.b.de a@b.de.. a@b-.de a@-b.de a@b.de-",
+	"a@b.c1.de- x@y.z. x@y.zz.1 x@" + strings.Repeat("a", 64) + ".de x@a.b.c.d.e.f.gh.-",
 }
 
 func checkFastPaths(t *testing.T, text string) {
