@@ -30,8 +30,8 @@ func findIPs(text string, dst []Finding) []Finding {
 }
 
 // findIPsCounted is findIPs for a text with the counts c: it skips the
-// scan for IPv4 addresses when c or the dots rule them out, and the scan for
-// IPv6 addresses when c does.
+// scan for IPv4 addresses when c rules them out or fewer than three dots
+// follow a digit, and the scan for IPv6 addresses when c rules them out.
 func findIPsCounted(text string, c textCounts, dst []Finding) []Finding {
 	n4 := len(dst)
 	if needIPv4.metBy(&c) && digitDots(text, 3) {

@@ -138,6 +138,7 @@ const (
 	hasUnderscore             // '_': "ghp_", "sk_live_", AWS labels
 	hasA                      // 'A': "AKIA", "AIza", "SecretAccessKey"
 	hasJ                      // 'J': "eyJ"
+	hasDigitDot               // a digit followed by '.': IPv4 addresses
 )
 
 // byteClass packs, for each byte, what countText adds up: one 8-bit field
@@ -166,7 +167,9 @@ var byteClass = func() (t [256]uint64) {
 // the OR).
 func countText(text string) textCounts {
 	var c textCounts
-	var seen uint64
+	// pairs gets bit 8 (the dot field) where a digit, shifted up by 8 in
+	// prev, meets a dot.
+	var seen, pairs, prev uint64
 	for len(text) > 0 {
 		chunk := text[:min(len(text), 255)]
 		text = text[len(chunk):]
@@ -175,6 +178,8 @@ func countText(text string) textCounts {
 			t := byteClass[chunk[i]]
 			acc += t
 			seen |= t
+			pairs |= prev & t
+			prev = t << 8
 		}
 		c.digits += int(acc & 0xFF)
 		c.dots += int(acc >> 8 & 0xFF)
@@ -182,6 +187,9 @@ func countText(text string) textCounts {
 		c.uppers += int(acc >> 24 & 0xFF)
 	}
 	c.seen = uint8(seen >> 48)
+	if pairs&(1<<8) != 0 {
+		c.seen |= hasDigitDot
+	}
 	return c
 }
 
@@ -195,7 +203,7 @@ func (n *need) metBy(c *textCounts) bool {
 
 // Needs of IPv4 and IPv6 addresses.
 var (
-	needIPv4 = need{digits: 4, dots: 3}
+	needIPv4 = need{digits: 4, dots: 3, any: hasDigitDot}
 	needIPv6 = need{colons: 2}
 )
 
@@ -207,7 +215,7 @@ var builtins = []recognizer{
 	{CreditCard, findCards, need{digits: 12}, nil},
 	{IBAN, findIBANs, need{digits: 2, uppers: 2}, nil},
 	{USSSN, findSSNs, need{digits: 9}, nil},
-	{IPAddress, findIPs, need{digits: 4, dots: 3, alt: &needIPv6}, findIPsCounted},
+	{IPAddress, findIPs, need{digits: 4, dots: 3, any: hasDigitDot, alt: &needIPv6}, findIPsCounted},
 	{Secret, findSecrets, need{any: secretBytes}, findSecretsCounted},
 }
 
