@@ -38,7 +38,7 @@ type Vault struct {
 	seed   maphash.Seed
 	closed bool
 	next   map[Kind]int        // last number issued per kind
-	byHash map[uint64][]*entry // keyed hash of kind and value -> entries
+	byHash map[uint64][]*entry // keyed hash of value -> entries
 	byPH   map[string]*entry   // placeholder -> entry
 	counts map[Kind]int        // redacted occurrences per kind
 	maxLen int                 // longest placeholder issued
@@ -129,7 +129,7 @@ func (v *Vault) placeholder(kind Kind, value string) string {
 	if v.closed {
 		return v.issue(kind)
 	}
-	h := v.hash(kind, value)
+	h := v.hash(value)
 	for _, e := range v.byHash[h] {
 		if e.kind == kind && subtle.ConstantTimeCompare(e.value, []byte(value)) == 1 {
 			return e.ph
@@ -150,13 +150,10 @@ func (v *Vault) issue(kind Kind) string {
 	return "[" + string(kind) + "_" + strconv.Itoa(v.next[kind]) + "]"
 }
 
-func (v *Vault) hash(kind Kind, value string) uint64 {
-	var h maphash.Hash
-	h.SetSeed(v.seed)
-	h.WriteString(string(kind))
-	h.WriteByte(0)
-	h.WriteString(value)
-	return h.Sum64()
+// hash is the keyed hash of a value; values of different kinds may share
+// it (placeholder compares kinds).
+func (v *Vault) hash(value string) uint64 {
+	return maphash.String(v.seed, value)
 }
 
 // Restore returns text with every placeholder this vault issued replaced by
