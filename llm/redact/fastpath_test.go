@@ -171,8 +171,45 @@ var fastPathSeeds = []string{
 	"a@b.c1.de- x@y.z. x@y.zz.1 x@" + strings.Repeat("a", 64) + ".de x@a.b.c.d.e.f.gh.-",
 }
 
+// countTextRef is countText one byte and one pair at a time.
+func countTextRef(text string) textCounts {
+	var c textCounts
+	flags := map[byte]uint16{'@': hasAt, '-': hasDash, '_': hasUnderscore, 'A': hasA, 'J': hasJ}
+	for i := 0; i < len(text); i++ {
+		b := text[i]
+		switch {
+		case isDigit(b):
+			c.digits++
+		case b == '.':
+			c.dots++
+		case b == ':':
+			c.colons++
+		case isUpper(b):
+			c.uppers++
+		}
+		c.seen |= flags[b]
+		if i == 0 {
+			continue
+		}
+		switch a := text[i-1]; {
+		case isDigit(a) && b == '.':
+			c.seen |= hasDigitDot
+		case isUpper(a) && isUpper(b):
+			c.seen |= hasUpperUpper
+		case isUpper(a) && isDigit(b):
+			c.seen |= hasUpperDigit
+		case isDigit(a) && isDigit(b):
+			c.seen |= hasDigitDigit
+		}
+	}
+	return c
+}
+
 func checkFastPaths(t *testing.T, text string) {
 	t.Helper()
+	if got, want := countText(text), countTextRef(text); got != want {
+		t.Fatalf("countText(%q) = %+v, want %+v", text, got, want)
+	}
 	for _, p := range fastPaths {
 		if got, want := p.fast(text, nil), p.ref(text, nil); !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: fast scanner found %v in %q, reference %v", p.name, got, text, want)
@@ -189,6 +226,13 @@ func TestFastPathsMatchReference(t *testing.T) {
 		texts = append(texts, l.Text)
 		for _, e := range l.Entities {
 			texts = append(texts, e.Value)
+		}
+	}
+	// Texts longer than countText's 255-byte chunks, with pairs across
+	// the chunk boundaries.
+	for _, n := range []int{254, 255, 256, 509, 510, 511} {
+		for _, pair := range []string{"1.", "AB", "A1", "12", "@", "-", "_", "A", "J"} {
+			texts = append(texts, strings.Repeat("x", n-1)+pair, strings.Repeat("9", n)+pair+strings.Repeat(".:", n))
 		}
 	}
 	for _, s := range texts {

@@ -117,21 +117,22 @@ type recognizer struct {
 }
 
 // need is a cheap necessary condition for a kind: at least so many ASCII
-// digits, dots, colons and capitals, and, if any is set, one of the bytes
-// it flags; or, if alt is set, what alt says (IPv4 or IPv6).
+// digits, dots, colons and capitals, one of the flags in any (if any is
+// set) and each of the flags in all; or, if alt is set, what alt says
+// (IPv4 or IPv6).
 type need struct {
 	digits, dots, colons, uppers int
-	any                          uint8
+	any, all                     uint16
 	alt                          *need
 }
 
 // textCounts are the counts need looks at.
 type textCounts struct {
 	digits, dots, colons, uppers int
-	seen                         uint8 // flags of the bytes present
+	seen                         uint16 // flags of the bytes and pairs present
 }
 
-// Flags of bytes whose presence some kind needs.
+// Flags of bytes and pairs of bytes whose presence some kind needs.
 const (
 	hasAt         = 1 << iota // '@': e-mail addresses
 	hasDash                   // '-': "sk-", "xoxb-", PEM headers
@@ -139,19 +140,24 @@ const (
 	hasA                      // 'A': "AKIA", "AIza", "SecretAccessKey"
 	hasJ                      // 'J': "eyJ"
 	hasDigitDot               // a digit followed by '.': IPv4 addresses
+	hasUpperUpper             // a capital followed by a capital: IBANs
+	hasUpperDigit             // a capital followed by a digit: IBANs
+	hasDigitDigit             // a digit followed by a digit: IBANs
 )
 
 // byteClass packs, for each byte, what countText adds up: one 8-bit field
-// each for digits, dots, colons and capitals (bits 0-31), and the byte's
-// flag (bits 48-55), which countText ORs rather than adds.
+// each for digits, dots, colons and capitals (bits 0-31); bits that
+// countText matches with those of the byte before (bits 40-45, see
+// pairBits); and the byte's flag (bits 48-52), which countText ORs rather
+// than adds.
 var byteClass = func() (t [256]uint64) {
 	for c := '0'; c <= '9'; c++ {
-		t[c] |= 1
+		t[c] |= 1 | 1<<40 | 1<<44 | 1<<45
 	}
-	t['.'] |= 1 << 8
+	t['.'] |= 1<<8 | 1<<41
 	t[':'] |= 1 << 16
 	for c := 'A'; c <= 'Z'; c++ {
-		t[c] |= 1 << 24
+		t[c] |= 1<<24 | 1<<42 | 1<<43
 	}
 	for c, f := range map[byte]uint64{'@': hasAt, '-': hasDash, '_': hasUnderscore, 'A': hasA, 'J': hasJ} {
 		t[c] |= f << 48
@@ -159,16 +165,23 @@ var byteClass = func() (t [256]uint64) {
 	return t
 }()
 
+// pairBits maps the bits that countText sets in pairs, where the byte
+// before had bit b-1 and the byte bit b, to flags: a digit's bit 40 meets
+// a dot's 41, a capital's 42 a capital's 43, a capital's 43 a digit's 44,
+// a digit's 44 a digit's 45. No other byte has these bits.
+var pairBits = [...]struct {
+	bit  uint
+	flag uint16
+}{{41, hasDigitDot}, {43, hasUpperUpper}, {44, hasUpperDigit}, {45, hasDigitDigit}}
+
 // countText is one cheap pass over text that spares the scanners of kinds
 // that cannot occur: a text with five digits holds no phone number (8 at
 // least), card number (12) or SSN (9), one without '@' no e-mail address.
 // It adds up the byte classes of up to 255 bytes at a time, so that no
-// 8-bit field overflows into the next (the flags may: they are read from
-// the OR).
+// 8-bit field overflows into the next (bits 32 and up may: they are read
+// from the ORs).
 func countText(text string) textCounts {
 	var c textCounts
-	// pairs gets bit 8 (the dot field) where a digit, shifted up by 8 in
-	// prev, meets a dot.
 	var seen, pairs, prev uint64
 	for len(text) > 0 {
 		chunk := text[:min(len(text), 255)]
@@ -179,23 +192,25 @@ func countText(text string) textCounts {
 			acc += t
 			seen |= t
 			pairs |= prev & t
-			prev = t << 8
+			prev = t << 1
 		}
 		c.digits += int(acc & 0xFF)
 		c.dots += int(acc >> 8 & 0xFF)
 		c.colons += int(acc >> 16 & 0xFF)
 		c.uppers += int(acc >> 24 & 0xFF)
 	}
-	c.seen = uint8(seen >> 48)
-	if pairs&(1<<8) != 0 {
-		c.seen |= hasDigitDot
+	c.seen = uint16(seen >> 48 & 0x1F)
+	for _, p := range pairBits {
+		if pairs>>p.bit&1 != 0 {
+			c.seen |= p.flag
+		}
 	}
 	return c
 }
 
 func (n *need) metBy(c *textCounts) bool {
 	if c.digits >= n.digits && c.dots >= n.dots && c.colons >= n.colons && c.uppers >= n.uppers &&
-		(n.any == 0 || c.seen&n.any != 0) {
+		(n.any == 0 || c.seen&n.any != 0) && c.seen&n.all == n.all {
 		return true
 	}
 	return n.alt != nil && n.alt.metBy(c)
@@ -203,7 +218,7 @@ func (n *need) metBy(c *textCounts) bool {
 
 // Needs of IPv4 and IPv6 addresses.
 var (
-	needIPv4 = need{digits: 4, dots: 3, any: hasDigitDot}
+	needIPv4 = need{digits: 4, dots: 3, all: hasDigitDot}
 	needIPv6 = need{colons: 2}
 )
 
@@ -213,9 +228,10 @@ var builtins = []recognizer{
 	{Email, findEmails, need{any: hasAt}, nil},
 	{Phone, findPhones, need{digits: 8}, nil},
 	{CreditCard, findCards, need{digits: 12}, nil},
-	{IBAN, findIBANs, need{digits: 2, uppers: 2}, nil},
+	// "DE89": capital, capital, digit, digit.
+	{IBAN, findIBANs, need{digits: 2, uppers: 2, all: hasUpperUpper | hasUpperDigit | hasDigitDigit}, nil},
 	{USSSN, findSSNs, need{digits: 9}, nil},
-	{IPAddress, findIPs, need{digits: 4, dots: 3, any: hasDigitDot, alt: &needIPv6}, findIPsCounted},
+	{IPAddress, findIPs, need{digits: 4, dots: 3, all: hasDigitDot, alt: &needIPv6}, findIPsCounted},
 	{Secret, findSecrets, need{any: secretBytes}, findSecretsCounted},
 }
 

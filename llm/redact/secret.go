@@ -61,7 +61,7 @@ var awsSecretLabels = []string{"ecret_access_key", "ECRET_ACCESS_KEY", "ecretAcc
 
 // awsLabelNeeds flags, for each of awsSecretLabels, a byte it holds that
 // countText looks for.
-var awsLabelNeeds = [...]uint8{hasUnderscore, hasUnderscore, hasA}
+var awsLabelNeeds = [...]uint16{hasUnderscore, hasUnderscore, hasA}
 
 // secretByFirst lists, for each byte, the rules whose prefix starts with
 // it, in secretRules order.
@@ -97,7 +97,7 @@ func findSecretsCounted(text string, c textCounts, dst []Finding) []Finding {
 
 // findSecretsSeen is findSecrets for a text that holds none of the flagged
 // bytes (see textCounts.seen) that seen does not flag.
-func findSecretsSeen(text string, seen uint8, dst []Finding) []Finding {
+func findSecretsSeen(text string, seen uint16, dst []Finding) []Finding {
 	// One pass: at each token start whose first byte begins some prefix,
 	// try the rules with that first byte.
 	for i := 0; i < len(text); i++ {
