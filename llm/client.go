@@ -234,6 +234,8 @@ type Conversation struct {
 	texts   []cachedText     // the cached redactions
 	scratch []byte           // for hashing; wiped after each use
 	digests [][32]byte       // SHA-256 of each redacted message of the call being prepared
+	gen     uint32           // counts redacted requests, to tell the cache's used texts
+	touched int              // distinct cached texts the current request used
 }
 
 // Counts returns how many values of each kind the conversation has

@@ -17,6 +17,9 @@ func (cv *Conversation) redactRequest(req *Request, st *callState) *Request {
 	out := *req
 	out.Messages = make([]Message, len(req.Messages))
 	cv.digests = cv.digests[:0]
+	cv.gen++
+	cv.touched = 0
+	defer cv.trimCache()
 	for i, m := range req.Messages {
 		var d [sha256.Size]byte
 		m.Content, d = cv.redactText(m.Content, st)
@@ -53,6 +56,10 @@ func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Siz
 		key = maphash.String(cv.seed, s)
 		if i, ok := cv.cache[key]; ok {
 			if e := &cv.texts[i]; cv.vault.RestoresTo(e.text, s) {
+				if e.used != cv.gen {
+					e.used = cv.gen
+					cv.touched++
+				}
 				e.count(st)
 				return e.text, e.sum
 			}
@@ -60,20 +67,14 @@ func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Siz
 	}
 	red, findings := cv.vault.Redact(s)
 	cv.scratch = append(cv.scratch[:0], red...)
-	e := cachedText{text: red, sum: sha256.Sum256(cv.scratch)}
+	e := cachedText{text: red, sum: sha256.Sum256(cv.scratch), key: key, used: cv.gen}
 	clear(cv.scratch)
 	for _, f := range findings {
 		e.kinds = append(e.kinds, string(f.Kind))
 	}
 	e.count(st)
 	if cv.cache != nil {
-		if len(cv.texts) >= maxCachedTexts {
-			// Start again, keeping the room: the index holds no
-			// pointers, so the garbage collector does not scan it.
-			clear(cv.cache)
-			clear(cv.texts)
-			cv.texts = cv.texts[:0]
-		}
+		cv.touched++
 		cv.cache[key] = int32(len(cv.texts))
 		cv.texts = append(cv.texts, e)
 	}
@@ -82,8 +83,32 @@ func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Siz
 
 var emptySHA256 = sha256.Sum256(nil)
 
-// maxCachedTexts bounds a conversation's memory of redacted texts.
-const maxCachedTexts = 2048
+// trimCache forgets the remembered redactions that the request just
+// redacted did not use, once they outnumber the used ones (plus some
+// slack): what a conversation remembers is bounded by the size of its
+// latest request, and texts that left the history (edited or dropped
+// messages, each turn's previous question) do not linger. Compacting
+// only when the cache has doubled keeps the cost per text constant.
+// The caller holds cv.mu.
+func (cv *Conversation) trimCache() {
+	if cv.cache == nil || len(cv.texts) <= 2*cv.touched+minCachedTexts {
+		return
+	}
+	kept := cv.texts[:0]
+	clear(cv.cache)
+	for _, e := range cv.texts {
+		if e.used == cv.gen {
+			cv.cache[e.key] = int32(len(kept))
+			kept = append(kept, e)
+		}
+	}
+	clear(cv.texts[len(kept):])
+	cv.texts = kept
+}
+
+// minCachedTexts is how many unused redactions a conversation may keep
+// beyond twice the used ones before it trims them.
+const minCachedTexts = 16
 
 // maxScratch bounds the hashing buffer a conversation keeps between calls.
 const maxScratch = 1 << 20
@@ -94,6 +119,8 @@ type cachedText struct {
 	text  string
 	sum   [sha256.Size]byte // of text
 	kinds []string
+	key   uint64 // in cv.cache
+	used  uint32 // the last request (cv.gen) that used it
 }
 
 func (e cachedText) count(st *callState) {

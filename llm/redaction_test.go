@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"iter"
+	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -38,6 +39,38 @@ func TestRedactTextCacheChecksHits(t *testing.T) {
 	assert.Equal(t, "Write to [EMAIL_2]", got, "a colliding key must not return another text's redaction")
 	assert.Equal(t, other, cv.vault.Restore(got))
 	assert.Len(t, cv.texts, 2)
+}
+
+// A conversation remembers about as many redactions as its latest request
+// holds texts: each turn's previous question is forgotten, the history is
+// kept.
+func TestRedactTextCacheTrims(t *testing.T) {
+	t.Parallel()
+	c, err := New([]Provider{namedProvider("p")}, nil)
+	require.NoError(t, err)
+	cv := c.Conversation("user:1")
+	defer cv.Close()
+
+	msgs := []Message{
+		{Role: RoleSystem, Content: "You are a careful analyst."},
+		{Role: RoleUser, Content: "Write to alice@example.com about the figures."},
+		{Role: RoleUser},
+	}
+	question := func(i int) string { return "Question " + strconv.Itoa(i) + " for bob@example.org" }
+	for i := range 200 {
+		msgs[2].Content = question(i)
+		red := cv.redactRequest(&Request{Messages: msgs}, &callState{})
+		require.Equal(t, "Write to [EMAIL_1] about the figures.", red.Messages[1].Content)
+		require.LessOrEqual(t, len(cv.texts), 2*len(msgs)+minCachedTexts, "turn %d", i)
+		require.Len(t, cv.cache, len(cv.texts), "every remembered text is indexed")
+	}
+	_, old := cv.cache[maphash.String(cv.seed, question(0))]
+	assert.False(t, old, "an early question is forgotten")
+	n := len(cv.texts)
+	for _, m := range msgs {
+		cv.redactText(m.Content, &callState{})
+	}
+	assert.Len(t, cv.texts, n, "the latest request's texts are all remembered")
 }
 
 // namedProvider is a provider that is never called.
