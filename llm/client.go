@@ -221,7 +221,9 @@ func (c *Client) Conversation(subject string) *Conversation {
 
 // Conversation is a series of calls about one subject sharing one redaction
 // vault. It is safe for concurrent use. It keeps no message history: pass
-// the whole conversation in each [Request].
+// the whole conversation in each [Request]. It remembers the redacted form
+// (placeholders only) of the texts of its latest request, so a resent
+// history is not redacted again; Close forgets them with the vault.
 type Conversation struct {
 	c       *Client
 	subject string
