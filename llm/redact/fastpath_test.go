@@ -150,6 +150,45 @@ func emailDomainEndRef(text string, i int) int {
 	return i + len(dom)
 }
 
+// findSecretsRef tries every rule at every token start and searches for
+// every label and PEM header.
+func findSecretsRef(text string, dst []Finding) []Finding {
+	for i := 0; i < len(text); i++ {
+		if i > 0 && isTokenChar(text[i-1]) {
+			continue
+		}
+		for _, r := range secretRules {
+			if !strings.HasPrefix(text[i:], r.prefix) {
+				continue
+			}
+			if e := r.match(text, i); e > 0 {
+				dst = append(dst, Finding{Kind: Secret, Start: i, End: e})
+				i = e - 1
+				break
+			}
+		}
+	}
+	for _, l := range awsSecretLabels {
+		for off := 0; ; {
+			k := strings.Index(text[off:], l)
+			if k < 0 {
+				break
+			}
+			off += k + len(l)
+			if s, e := matchAWSSecret(text, off); e > 0 {
+				dst = append(dst, Finding{Kind: Secret, Start: s, End: e})
+				off = e
+			}
+		}
+	}
+	return findPEM(text, dst)
+}
+
+// findSecretsCountedRef is findSecrets as Find runs it.
+func findSecretsCountedRef(text string, dst []Finding) []Finding {
+	return findSecretsCounted(text, countText(text), dst)
+}
+
 // fastPaths pairs each fast scanner with its reference.
 var fastPaths = []struct {
 	name      string
@@ -157,6 +196,8 @@ var fastPaths = []struct {
 }{
 	{"IBAN", findIBANs, findIBANsRef},
 	{"EMAIL", findEmails, findEmailsRef},
+	{"SECRET", findSecrets, findSecretsRef},
+	{"SECRET counted", findSecretsCountedRef, findSecretsRef},
 }
 
 // fastPathSeeds are texts near the edges of the fast paths: candidates at
@@ -169,6 +210,13 @@ var fastPathSeeds = []string{
 	"GB82 WEST 1234 5698 7654 32 and NL91ABNA0417164300; NO9386011117947",
 	"a..b@c.de a.b..@c.de ..a@c.de a@b..c.de a@b.c..de a@.b.de a@b.de.. a@b-.de a@-b.de a@b.de-",
 	"a@b.c1.de- x@y.z. x@y.zz.1 x@" + strings.Repeat("a", 64) + ".de x@a.b.c.d.e.f.gh.-",
+	"xoxb-1234567890", "xoxb-123456789", "-xoxb-1234567890 xoxp-abcdefghij-", "sk_live_" + strings.Repeat("a1", 8),
+	"AKIAIOSFODNN7EXAMPLE", "ASIAIOSFODNN7EXAMPLE.", "_AKIAIOSFODNN7EXAMPLE", "AIza" + strings.Repeat("x_-", 12) + "y",
+	"ghp_" + strings.Repeat("Ab", 18) + " gho_x github_pat_" + strings.Repeat("a_", 25) + " rk_test_" + strings.Repeat("Z", 16),
+	"sk-ant-api03-" + strings.Repeat("a1", 10) + " sk-proj-" + strings.Repeat("B2", 10) + " sk-" + strings.Repeat("c", 19) + "3",
+	"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0. eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig.x",
+	"secret_access_key=" + strings.Repeat("a/+B", 10) + " SecretAccessKey: '" + strings.Repeat("Ab0/", 10) + "'",
+	"-----BEGIN EC PRIVATE KEY-----\nabc\n-----END EC PRIVATE KEY----- -----BEGIN PRIVATE KEY-----",
 }
 
 // countTextRef is countText one byte and one pair at a time.
@@ -200,6 +248,8 @@ func countTextRef(text string) textCounts {
 			c.seen |= hasUpperDigit
 		case isDigit(a) && isDigit(b):
 			c.seen |= hasDigitDigit
+		case a == '-' && b == '-':
+			c.seen |= hasDashDash
 		}
 	}
 	return c
@@ -231,7 +281,7 @@ func TestFastPathsMatchReference(t *testing.T) {
 	// Texts longer than countText's 255-byte chunks, with pairs across
 	// the chunk boundaries.
 	for _, n := range []int{254, 255, 256, 509, 510, 511} {
-		for _, pair := range []string{"1.", "AB", "A1", "12", "@", "-", "_", "A", "J"} {
+		for _, pair := range []string{"1.", "AB", "A1", "12", "--", "@", "-", "_", "A", "J"} {
 			texts = append(texts, strings.Repeat("x", n-1)+pair, strings.Repeat("9", n)+pair+strings.Repeat(".:", n))
 		}
 	}

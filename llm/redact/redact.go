@@ -143,11 +143,12 @@ const (
 	hasUpperUpper             // a capital followed by a capital: IBANs
 	hasUpperDigit             // a capital followed by a digit: IBANs
 	hasDigitDigit             // a digit followed by a digit: IBANs
+	hasDashDash               // "--": PEM headers
 )
 
 // byteClass packs, for each byte, what countText adds up: one 8-bit field
 // each for digits, dots, colons and capitals (bits 0-31); bits that
-// countText matches with those of the byte before (bits 40-45, see
+// countText matches with those of the byte before (bits 40-47, see
 // pairBits); and the byte's flag (bits 48-52), which countText ORs rather
 // than adds.
 var byteClass = func() (t [256]uint64) {
@@ -159,6 +160,7 @@ var byteClass = func() (t [256]uint64) {
 	for c := 'A'; c <= 'Z'; c++ {
 		t[c] |= 1<<24 | 1<<42 | 1<<43
 	}
+	t['-'] |= 1<<46 | 1<<47
 	for c, f := range map[byte]uint64{'@': hasAt, '-': hasDash, '_': hasUnderscore, 'A': hasA, 'J': hasJ} {
 		t[c] |= f << 48
 	}
@@ -168,11 +170,12 @@ var byteClass = func() (t [256]uint64) {
 // pairBits maps the bits that countText sets in pairs, where the byte
 // before had bit b-1 and the byte bit b, to flags: a digit's bit 40 meets
 // a dot's 41, a capital's 42 a capital's 43, a capital's 43 a digit's 44,
-// a digit's 44 a digit's 45. No other byte has these bits.
+// a digit's 44 a digit's 45, a dash's 46 a dash's 47. No other byte has
+// these bits.
 var pairBits = [...]struct {
 	bit  uint
 	flag uint16
-}{{41, hasDigitDot}, {43, hasUpperUpper}, {44, hasUpperDigit}, {45, hasDigitDigit}}
+}{{41, hasDigitDot}, {43, hasUpperUpper}, {44, hasUpperDigit}, {45, hasDigitDigit}, {47, hasDashDash}}
 
 // countText is one cheap pass over text that spares the scanners of kinds
 // that cannot occur: a text with five digits holds no phone number (8 at

@@ -93,3 +93,26 @@ func BenchmarkRedactShort(b *testing.B) {
 		}
 	}
 }
+
+// shortTurns are chat turns of 60-200 bytes with the bytes that wake up
+// more scanners: dashes and capitals (secrets), digits (phones, cards),
+// colons (IPv6), a phone number.
+var shortTurns = []struct{ name, text string }{
+	{"prose", "Sure - can you re-check the Q3 numbers for the north-east team? AFAIK the deadline is Friday at 10:30."},
+	{"phone", "Call me on +44 20 7946 0958 tomorrow, or e-mail jane_doe@example.co.uk if that's easier."},
+	{"code", "Why does `x := m[\"API_KEY\"]` panic in handler.go:42 after the 2024-03-15 deploy of v1.2.3?"},
+}
+
+// BenchmarkFindShort measures Redactor.Find on short texts.
+func BenchmarkFindShort(b *testing.B) {
+	r := New(nil)
+	for _, t := range shortTurns {
+		b.Run(t.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(t.text)))
+			for b.Loop() {
+				r.Find(t.text)
+			}
+		})
+	}
+}

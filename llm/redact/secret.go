@@ -1,6 +1,9 @@
 package redact
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // Secrets: API keys and tokens with a documented, recognisable shape.
 //
@@ -33,28 +36,34 @@ type secretRule struct {
 	// match returns the end of the secret that starts at text[i] (where
 	// prefix was found), or -1.
 	match func(text string, i int) int
+	// needs flags a byte that every such secret holds (see textCounts).
+	needs uint16
 }
 
 var secretRules = []secretRule{
-	{"sk-", matchOpenAI},
-	{"AKIA", matchAWSKeyID},
-	{"ASIA", matchAWSKeyID},
-	{"ABIA", matchAWSKeyID},
-	{"ACCA", matchAWSKeyID},
-	{"ghp_", matchGitHubClassic},
-	{"gho_", matchGitHubClassic},
-	{"ghu_", matchGitHubClassic},
-	{"ghs_", matchGitHubClassic},
-	{"ghr_", matchGitHubClassic},
-	{"github_pat_", matchGitHubFine},
-	{"sk_live_", matchStripe},
-	{"rk_live_", matchStripe},
-	{"sk_test_", matchStripe},
-	{"rk_test_", matchStripe},
-	{"xox", matchSlack},
-	{"AIza", matchGoogle},
-	{"eyJ", matchJWT},
+	{"sk-", matchOpenAI, hasDash},
+	{"AKIA", matchAWSKeyID, hasA},
+	{"ASIA", matchAWSKeyID, hasA},
+	{"ABIA", matchAWSKeyID, hasA},
+	{"ACCA", matchAWSKeyID, hasA},
+	{"ghp_", matchGitHubClassic, hasUnderscore},
+	{"gho_", matchGitHubClassic, hasUnderscore},
+	{"ghu_", matchGitHubClassic, hasUnderscore},
+	{"ghs_", matchGitHubClassic, hasUnderscore},
+	{"ghr_", matchGitHubClassic, hasUnderscore},
+	{"github_pat_", matchGitHubFine, hasUnderscore},
+	{"sk_live_", matchStripe, hasUnderscore},
+	{"rk_live_", matchStripe, hasUnderscore},
+	{"sk_test_", matchStripe, hasUnderscore},
+	{"rk_test_", matchStripe, hasUnderscore},
+	{"xox", matchSlack, hasDash}, // "xoxb-"
+	{"AIza", matchGoogle, hasA},
+	{"eyJ", matchJWT, hasJ},
 }
+
+// minSecretLen is the length of the shortest secret a rule matches: a
+// Slack token, "xoxb-" and 10 more.
+const minSecretLen = 15
 
 // Labels that announce an AWS secret access key.
 var awsSecretLabels = []string{"ecret_access_key", "ECRET_ACCESS_KEY", "ecretAccessKey"}
@@ -72,12 +81,34 @@ var secretByFirst = func() (t [256][]secretRule) {
 	return t
 }()
 
-// secretFirst marks the first bytes of the prefixes in secretRules.
-var secretFirst = func() (t [256]bool) {
+// secretByte holds, for each byte, what findSecretPrefixes needs to know
+// about it as the byte before a token, as a token's first byte and as its
+// second: bits 16-23 are all set if it is not a token character; bits
+// 8-15 and 0-7 have a bit per first byte of the prefixes (in order of first
+// appearance in secretRules), set in 8-15 for that first byte and in 0-7 if
+// some prefix with that first byte has the byte second.
+// secretGroupNeeds has, per bit, the needs of its rules.
+var secretByte, secretGroupNeeds = func() (t [256]uint32, needs [8]uint16) {
+	var groups []byte
 	for _, r := range secretRules {
-		t[r.prefix[0]] = true
+		k := bytes.IndexByte(groups, r.prefix[0])
+		if k < 0 {
+			k = len(groups)
+			groups = append(groups, r.prefix[0])
+		}
+		t[r.prefix[0]] |= 1 << (8 + k)
+		t[r.prefix[1]] |= 1 << k
+		needs[k] |= r.needs
 	}
-	return t
+	if len(groups) > 8 {
+		panic("redact: too many secret prefix groups")
+	}
+	for c := range t {
+		if !isTokenChar(byte(c)) {
+			t[c] |= 0xFF << 16
+		}
+	}
+	return t, needs
 }()
 
 // secretBytes flags the bytes of which every secret holds one: '-' ("sk-",
@@ -86,7 +117,7 @@ var secretFirst = func() (t [256]bool) {
 const secretBytes = hasDash | hasUnderscore | hasA | hasJ
 
 func findSecrets(text string, dst []Finding) []Finding {
-	return findSecretsSeen(text, secretBytes, dst)
+	return findSecretsSeen(text, ^uint16(0), dst)
 }
 
 // findSecretsCounted is findSecrets for a text with the counts c: it skips
@@ -98,23 +129,7 @@ func findSecretsCounted(text string, c textCounts, dst []Finding) []Finding {
 // findSecretsSeen is findSecrets for a text that holds none of the flagged
 // bytes (see textCounts.seen) that seen does not flag.
 func findSecretsSeen(text string, seen uint16, dst []Finding) []Finding {
-	// One pass: at each token start whose first byte begins some prefix,
-	// try the rules with that first byte.
-	for i := 0; i < len(text); i++ {
-		if !secretFirst[text[i]] || i > 0 && isTokenChar(text[i-1]) {
-			continue
-		}
-		for _, r := range secretByFirst[text[i]] {
-			if !strings.HasPrefix(text[i:], r.prefix) {
-				continue
-			}
-			if e := r.match(text, i); e > 0 {
-				dst = append(dst, Finding{Kind: Secret, Start: i, End: e})
-				i = e - 1
-				break
-			}
-		}
-	}
+	dst = findSecretPrefixes(text, seen, dst)
 	for j, l := range awsSecretLabels {
 		if seen&awsLabelNeeds[j] == 0 {
 			continue
@@ -131,10 +146,57 @@ func findSecretsSeen(text string, seen uint16, dst []Finding) []Finding {
 			}
 		}
 	}
-	if seen&hasDash == 0 {
+	if seen&hasDashDash == 0 {
 		return dst // no PEM header
 	}
 	return findPEM(text, dst)
+}
+
+// findSecretPrefixes finds the secrets of secretRules in one pass: at each
+// token start whose first two bytes begin some prefix, it tries the rules
+// with that first byte. The rules that need a flag seen lacks are not
+// tried.
+func findSecretPrefixes(text string, seen uint16, dst []Finding) []Finding {
+	var groups uint8 // the prefix groups whose rules may match
+	for k, n := range secretGroupNeeds {
+		if seen&n != 0 {
+			groups |= 1 << k
+		}
+	}
+	if groups == 0 {
+		return dst
+	}
+	// No secret starts after last; text[i+1] is always in bounds. The
+	// classes of text[i-1], text[i] and text[i+1] roll through prev, cur
+	// and next.
+	last := len(text) - minSecretLen
+	if last < 0 {
+		return dst
+	}
+	prev, cur := uint32(0xFF<<16), secretByte[text[0]] // nothing before text[0]
+	for i := 0; i <= last; i++ {
+		next := secretByte[text[i+1]]
+		m := uint8(prev>>16) & uint8(cur>>8) & uint8(next) & groups
+		prev, cur = cur, next
+		if m == 0 {
+			continue
+		}
+		for _, r := range secretByFirst[text[i]] {
+			if seen&r.needs == 0 || !strings.HasPrefix(text[i:], r.prefix) {
+				continue
+			}
+			if e := r.match(text, i); e > 0 {
+				dst = append(dst, Finding{Kind: Secret, Start: i, End: e})
+				i = e - 1
+				prev = secretByte[text[i]]
+				if e < len(text) {
+					cur = secretByte[text[e]]
+				}
+				break
+			}
+		}
+	}
+	return dst
 }
 
 // indexLabel is strings.Index(s, l) for the AWS labels, which all have 'c'
