@@ -304,3 +304,43 @@ func FuzzFastPaths(f *testing.F) {
 		checkFastPaths(t, text)
 	})
 }
+
+func TestBuiltinIndex(t *testing.T) {
+	if len(builtins) != numBuiltin {
+		t.Fatalf("%d built-in recognizers, numBuiltin = %d", len(builtins), numBuiltin)
+	}
+	for i, b := range builtins {
+		if got := builtinIndex(b.kind); got != i {
+			t.Errorf("builtinIndex(%s) = %d, want %d", b.kind, got, i)
+		}
+	}
+	for _, k := range []Kind{Other, "NAME", "", "EMAIL_", "email"} {
+		if got := builtinIndex(k); got != -1 {
+			t.Errorf("builtinIndex(%q) = %d, want -1", k, got)
+		}
+	}
+}
+
+// TestCountsHostAndBuiltin checks that Counts adds up built-in kinds and
+// host kinds, including a host recognizer that reports a built-in kind.
+func TestCountsHostAndBuiltin(t *testing.T) {
+	host := RecognizerFunc(func(text string, dst []Finding) []Finding {
+		if i := strings.Index(text, "Bob"); i >= 0 {
+			dst = append(dst, Finding{Kind: "NAME", Start: i, End: i + 3})
+		}
+		if i := strings.Index(text, "mail me"); i >= 0 {
+			dst = append(dst, Finding{Kind: Email, Start: i, End: i + 7})
+		}
+		if i := strings.Index(text, "bad"); i >= 0 {
+			dst = append(dst, Finding{Kind: "bad kind", Start: i, End: i + 3})
+		}
+		return dst
+	})
+	v := NewVault(New(&Options{Recognizers: []Recognizer{host}}))
+	v.Redact("Bob: mail me at a@b.co, call +44 20 7946 0958, bad")
+	v.Redact("Bob again, a@b.co")
+	want := map[Kind]int{"NAME": 2, Email: 3, Phone: 1, Other: 1}
+	if got := v.Counts(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("Counts() = %v, want %v", got, want)
+	}
+}

@@ -212,11 +212,13 @@ func countText(text string) textCounts {
 }
 
 func (n *need) metBy(c *textCounts) bool {
-	if c.digits >= n.digits && c.dots >= n.dots && c.colons >= n.colons && c.uppers >= n.uppers &&
-		(n.any == 0 || c.seen&n.any != 0) && c.seen&n.all == n.all {
-		return true
-	}
-	return n.alt != nil && n.alt.metBy(c)
+	return n.metAlone(c) || n.alt != nil && n.alt.metAlone(c)
+}
+
+// metAlone is metBy without alt.
+func (n *need) metAlone(c *textCounts) bool {
+	return c.digits >= n.digits && c.dots >= n.dots && c.colons >= n.colons && c.uppers >= n.uppers &&
+		(n.any == 0 || c.seen&n.any != 0) && c.seen&n.all == n.all
 }
 
 // Needs of IPv4 and IPv6 addresses.
@@ -236,6 +238,31 @@ var builtins = []recognizer{
 	{USSSN, findSSNs, need{digits: 9}, nil},
 	{IPAddress, findIPs, need{digits: 4, dots: 3, all: hasDigitDot, alt: &needIPv6}, findIPsCounted},
 	{Secret, findSecrets, need{any: secretBytes}, findSecretsCounted},
+}
+
+// numBuiltin is the number of built-in kinds.
+const numBuiltin = 7
+
+// builtinIndex returns the index in builtins of the built-in kind k, or -1
+// if k is not one.
+func builtinIndex(k Kind) int {
+	switch k {
+	case Email:
+		return 0
+	case Phone:
+		return 1
+	case CreditCard:
+		return 2
+	case IBAN:
+		return 3
+	case USSSN:
+		return 4
+	case IPAddress:
+		return 5
+	case Secret:
+		return 6
+	}
+	return -1
 }
 
 // priority breaks ties between overlapping findings of the same length: the

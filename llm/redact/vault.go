@@ -40,8 +40,12 @@ type Vault struct {
 	next   map[Kind]int        // last number issued per kind
 	byHash map[uint64][]*entry // keyed hash of value -> entries
 	byPH   map[string]*entry   // placeholder -> entry
-	counts map[Kind]int        // redacted occurrences per kind
+	counts map[Kind]int        // redacted occurrences per kind not built in
 	maxLen int                 // longest placeholder issued
+
+	// builtinCounts are the redacted occurrences of the built-in kinds,
+	// indexed by builtinIndex.
+	builtinCounts [numBuiltin]int
 }
 
 type entry struct {
@@ -115,7 +119,11 @@ func (v *Vault) Redact(text string) (redacted string, findings []Finding) {
 			continue
 		}
 		if !isLit {
-			v.counts[f.Kind]++
+			if k := builtinIndex(f.Kind); k >= 0 {
+				v.builtinCounts[k]++
+			} else {
+				v.counts[f.Kind]++
+			}
 		}
 		b.WriteString(v.placeholder(f.Kind, val))
 	}
@@ -299,7 +307,12 @@ func (v *Vault) possiblePrefix(s string) bool {
 func (v *Vault) Counts() map[Kind]int {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	m := make(map[Kind]int, len(v.counts))
+	m := make(map[Kind]int, len(v.counts)+numBuiltin)
+	for k, n := range v.builtinCounts {
+		if n > 0 {
+			m[builtins[k].kind] = n
+		}
+	}
 	for k, n := range v.counts {
 		m[k] = n
 	}
