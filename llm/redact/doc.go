@@ -58,9 +58,11 @@
 // form) and [Secret] (OpenAI, Anthropic, AWS, GitHub, Stripe, Slack and
 // Google API keys, JWTs, PEM private keys). Overlapping findings are
 // resolved in favour of the longest, then the most specific kind. One
-// cheap pass over the text first counts digits, '@', ':' and '.', so that
-// a scanner runs only where its kind can occur: prose with a year in it
-// skips the phone, card and SSN scanners, prose without '@' the e-mail one.
+// cheap pass over the text first counts digits, dots, colons and capitals
+// and notes a few telling bytes ('@', '-', '_', a digit before a dot), so
+// that a scanner runs only where its kind can occur: prose with a year in
+// it skips the phone, card and SSN scanners, prose without '@' the e-mail
+// one, prose without a secret's characters the secret one.
 //
 // A host adds its own [Recognizer] in [Options] for data it knows about.
 //
