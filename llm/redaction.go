@@ -44,9 +44,11 @@ func (cv *Conversation) redactRequest(req *Request, st *callState) *Request {
 // (no text is kept as a key), the value is the index in cv.texts of the
 // redacted text (placeholders only), its SHA-256 and its counts. A hit
 // counts only if the vault restores the remembered redaction to exactly
-// this text, so neither a hash collision nor a change to the text can
-// return another text's redaction, and no original is kept to compare
-// with. The caller holds cv.mu.
+// this text, or if the remembered redaction is this text (a text that
+// redacted to itself, such as an answer resent with its placeholders:
+// redacting it again changes nothing). So neither a hash collision nor a
+// change to the text can return another text's redaction, and no original
+// is kept to compare with. The caller holds cv.mu.
 func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Size]byte) {
 	if s == "" {
 		return s, emptySHA256
@@ -55,7 +57,7 @@ func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Siz
 	if cv.cache != nil {
 		key = maphash.String(cv.seed, s)
 		if i, ok := cv.cache[key]; ok {
-			if e := &cv.texts[i]; cv.vault.RestoresTo(e.text, s) {
+			if e := &cv.texts[i]; e.text == s || cv.vault.RestoresTo(e.text, s) {
 				if e.used != cv.gen {
 					e.used = cv.gen
 					cv.touched++

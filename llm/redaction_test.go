@@ -32,13 +32,23 @@ func TestRedactTextCacheChecksHits(t *testing.T) {
 	assert.Len(t, cv.texts, 1, "a hit adds nothing")
 	assert.Equal(t, []kindCount{{"EMAIL", 2}}, st.redactions(), "a hit counts its findings again")
 
+	// A text that redacts to itself, such as an answer resent with its
+	// placeholders, is served from the cache too.
+	answer := "I wrote to [EMAIL_1]."
+	got, _ := cv.redactText(answer, st)
+	require.Equal(t, answer, got)
+	n := len(cv.texts)
+	got, _ = cv.redactText(answer, st)
+	assert.Equal(t, answer, got)
+	assert.Len(t, cv.texts, n, "a text kept as it is is remembered")
+
 	// Plant the first text's redaction under the key of another text.
 	other := "Write to bob@example.org"
 	cv.cache[maphash.String(cv.seed, other)] = cv.cache[maphash.String(cv.seed, first)]
-	got, _ := cv.redactText(other, &callState{})
+	got, _ = cv.redactText(other, &callState{})
 	assert.Equal(t, "Write to [EMAIL_2]", got, "a colliding key must not return another text's redaction")
 	assert.Equal(t, other, cv.vault.Restore(got))
-	assert.Len(t, cv.texts, 2)
+	assert.Len(t, cv.texts, n+1)
 }
 
 // A conversation remembers about as many redactions as its latest request

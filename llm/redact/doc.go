@@ -32,8 +32,9 @@
 // from 1 within the vault. The same value of the same kind gets the same
 // placeholder in every turn of the conversation, and a number is never
 // reused for another value. Text in the input that already looks like a
-// placeholder is handled so that Restore(Redact(x)) == x (see
-// [Vault.Redact]). Restoring replaces only placeholders the vault issued;
+// placeholder is handled so that Restore(Redact(x)) == x unless x holds
+// placeholders the vault had already issued, which stand for their values
+// (see [Vault.Redact]). Restoring replaces only placeholders the vault issued;
 // anything else in brackets is left alone.
 //
 // Streams are restored with a bounded hold-back: a [Restorer] keeps back

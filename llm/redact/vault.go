@@ -74,11 +74,12 @@ func NewVault(r *Redactor) *Vault {
 // the findings, as byte spans of the input text (see [Redactor.Find]).
 //
 // Text that already has the form of a placeholder is handled so that
-// Restore(Redact(x)) == x always holds: a placeholder this vault issued
-// before this call is left as is (it stands for its value, so redacting a
-// redacted text changes nothing), and any other placeholder-shaped text is
-// itself replaced by a placeholder that restores to it. Those replacements
-// are not findings and not counted.
+// Restore(Redact(x)) == x holds for every text x that holds no placeholder
+// this vault issued before the call: such a placeholder is left as is (it
+// stands for its value, so redacting a redacted text changes nothing), and
+// any other placeholder-shaped text is itself replaced by a placeholder
+// that restores to it. Those replacements are not findings and not
+// counted.
 //
 // After [Vault.Close], Redact still replaces every finding, with a fresh
 // placeholder each time, but remembers nothing, so nothing can be restored:
@@ -185,9 +186,12 @@ func (v *Vault) Restore(text string) string {
 // RestoresTo reports whether Restore(redacted) == text, without building
 // the restored text. A caller that kept a redacted text (not the original)
 // uses it to recognise a text it has redacted before: because
-// Restore(Redact(x)) == x, a text it redacted earlier always matches, and
-// a match means redacted is a redaction of text. Stored values are compared
-// in constant time.
+// Restore(Redact(x)) == x for a text x without placeholders the vault had
+// issued, such a text always matches its redaction, and a match means
+// redacted is a redaction of text. (A text that held such placeholders
+// does not match its redaction, which restores them to their values;
+// compare the two texts directly for it.) Stored values are compared in
+// constant time.
 func (v *Vault) RestoresTo(redacted, text string) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
