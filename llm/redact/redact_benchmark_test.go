@@ -81,17 +81,29 @@ func BenchmarkRedact(b *testing.B) {
 const shortTurn = "Thanks. Copy bob.jones@example.org and add the south region's numbers (request 123456)."
 
 // BenchmarkRedactShort measures the per-call cost of Vault.Redact on a short
-// text, where the fixed costs of Find and Redact dominate.
+// text, where the fixed costs of Find and Redact dominate, against the same
+// baseline as BenchmarkRedact over the same text.
 func BenchmarkRedactShort(b *testing.B) {
-	v := NewVault(New(nil))
-	v.Redact("Please write to bob.jones@example.org.")
-	b.ReportAllocs()
-	b.SetBytes(int64(len(shortTurn)))
-	for b.Loop() {
-		if red, fs := v.Redact(shortTurn); len(fs) != 1 || !strings.Contains(red, "[EMAIL_1]") {
-			b.Fatalf("got %q, %v", red, fs)
+	b.Run("email-regexp", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(shortTurn)))
+		for b.Loop() {
+			if len(emailRE.FindAllStringIndex(shortTurn, -1)) != 1 {
+				b.Fatal("no e-mail found")
+			}
 		}
-	}
+	})
+	b.Run("redact", func(b *testing.B) {
+		v := NewVault(New(nil))
+		v.Redact("Please write to bob.jones@example.org.")
+		b.ReportAllocs()
+		b.SetBytes(int64(len(shortTurn)))
+		for b.Loop() {
+			if red, fs := v.Redact(shortTurn); len(fs) != 1 || !strings.Contains(red, "[EMAIL_1]") {
+				b.Fatalf("got %q, %v", red, fs)
+			}
+		}
+	})
 }
 
 // shortTurns are chat turns of 60-200 bytes with the bytes that wake up
@@ -103,11 +115,19 @@ var shortTurns = []struct{ name, text string }{
 	{"code", "Why does `x := m[\"API_KEY\"]` panic in handler.go:42 after the 2024-03-15 deploy of v1.2.3?"},
 }
 
-// BenchmarkFindShort measures Redactor.Find on short texts.
+// BenchmarkFindShort measures Redactor.Find on short texts, each against
+// the e-mail regexp over the same text (email-regexp/<name>).
 func BenchmarkFindShort(b *testing.B) {
 	r := New(nil)
 	for _, t := range shortTurns {
-		b.Run(t.name, func(b *testing.B) {
+		b.Run("email-regexp/"+t.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(t.text)))
+			for b.Loop() {
+				emailRE.FindAllStringIndex(t.text, -1)
+			}
+		})
+		b.Run("find/"+t.name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(t.text)))
 			for b.Loop() {
