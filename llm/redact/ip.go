@@ -23,25 +23,27 @@ import (
 // "::1" and "2001::" alone).
 
 func findIPs(text string, dst []Finding) []Finding {
-	n4 := len(dst)
-	dst = findIPv4(text, dst)
-	v4 := dst[n4:]
-	return findIPv6(text, dst, v4)
+	return findIPsOf(text, true, true, dst)
 }
 
 // findIPsCounted is findIPs for a text with the counts c: it skips the
 // scan for IPv4 addresses when c rules them out or fewer than three dots
 // follow a digit, and the scan for IPv6 addresses when c rules them out.
 func findIPsCounted(text string, c textCounts, dst []Finding) []Finding {
+	return findIPsOf(text, needIPv4.metBy(&c) && digitDots(text, 3), needIPv6.metBy(&c), dst)
+}
+
+// findIPsOf scans text for IPv4 addresses if v4, and for IPv6 addresses
+// (which must not overlap the IPv4 ones) if v6.
+func findIPsOf(text string, v4, v6 bool, dst []Finding) []Finding {
 	n4 := len(dst)
-	if needIPv4.metBy(&c) && digitDots(text, 3) {
+	if v4 {
 		dst = findIPv4(text, dst)
 	}
-	if !needIPv6.metBy(&c) {
+	if !v6 {
 		return dst
 	}
-	v4 := dst[n4:]
-	return findIPv6(text, dst, v4)
+	return findIPv6(text, dst, dst[n4:])
 }
 
 // digitDots reports whether text holds at least n dots that follow a

@@ -221,10 +221,11 @@ func (n *need) metAlone(c *textCounts) bool {
 		(n.any == 0 || c.seen&n.any != 0) && c.seen&n.all == n.all
 }
 
-// Needs of IPv4 and IPv6 addresses.
+// Needs of IPv4 and IPv6 addresses, and of either.
 var (
 	needIPv4 = need{digits: 4, dots: 3, all: hasDigitDot}
 	needIPv6 = need{colons: 2}
+	needIP   = func() need { n := needIPv4; n.alt = &needIPv6; return n }()
 )
 
 // builtins lists the built-in recognizers in BuiltinKinds order, each with
@@ -236,7 +237,7 @@ var builtins = []recognizer{
 	// "DE89": capital, capital, digit, digit.
 	{IBAN, findIBANs, need{digits: 2, uppers: 2, all: hasUpperUpper | hasUpperDigit | hasDigitDigit}, nil},
 	{USSSN, findSSNs, need{digits: 9}, nil},
-	{IPAddress, findIPs, need{digits: 4, dots: 3, all: hasDigitDot, alt: &needIPv6}, findIPsCounted},
+	{IPAddress, findIPs, needIP, findIPsCounted},
 	{Secret, findSecrets, need{any: secretBytes}, findSecretsCounted},
 }
 
