@@ -69,11 +69,8 @@ func emailLocalStart(text string, at, from int) (int, bool) {
 		return 0, false
 	}
 	// A doubled dot cannot be inside a local part: start after the last.
-	for k := at - 2; k >= s; k-- {
-		if text[k] == '.' && text[k+1] == '.' {
-			s = k + 2
-			break
-		}
+	if k := lastDoubleDot(text[s:at]); k >= 0 {
+		s += k + 2
 	}
 	for s < at && text[s] == '.' {
 		s++
@@ -110,11 +107,8 @@ func emailDomainEnd(text string, i int) int {
 	}
 	dom := text[i:e]
 	// Cut at the first empty label (".." or a leading dot).
-	for k := 0; k+1 < len(dom); k++ {
-		if dom[k] == '.' && dom[k+1] == '.' {
-			dom = dom[:k]
-			break
-		}
+	if k := firstDoubleDot(dom); k >= 0 {
+		dom = dom[:k]
 	}
 	// Drop trailing dots and hyphens (end of sentence, dash).
 	dom = trimDotsDashes(dom)
@@ -129,18 +123,47 @@ func emailDomainEnd(text string, i int) int {
 		}
 		dom = trimDotsDashes(dom[:dot])
 	}
-	// Every label: 1-63 bytes, no hyphen at either end.
+	if !validLabels(dom) {
+		return -1
+	}
+	return i + len(dom)
+}
+
+// validLabels reports whether every label of the domain dom is 1-63 bytes
+// with no hyphen at either end.
+func validLabels(dom string) bool {
 	start := 0
 	for k := 0; k <= len(dom); k++ {
 		if k < len(dom) && dom[k] != '.' {
 			continue
 		}
 		if n := k - start; n == 0 || n > 63 || dom[start] == '-' || dom[k-1] == '-' {
-			return -1
+			return false
 		}
 		start = k + 1
 	}
-	return i + len(dom)
+	return true
+}
+
+// firstDoubleDot is strings.Index(s, ".."), without its search machinery
+// for the short strings of an address.
+func firstDoubleDot(s string) int {
+	for k := 0; k+1 < len(s); k++ {
+		if s[k] == '.' && s[k+1] == '.' {
+			return k
+		}
+	}
+	return -1
+}
+
+// lastDoubleDot is strings.LastIndex(s, "..").
+func lastDoubleDot(s string) int {
+	for k := len(s) - 2; k >= 0; k-- {
+		if s[k] == '.' && s[k+1] == '.' {
+			return k
+		}
+	}
+	return -1
 }
 
 // trimDotsDashes is strings.TrimRight(s, ".-").

@@ -39,23 +39,26 @@ func findIBANs(text string, dst []Finding) []Finding {
 			i++
 			continue
 		}
-		if wordBefore(text, i) {
-			i = skipWord(text, i)
-			continue
-		}
-		n, ok := ibanLen[text[i:i+2]]
-		if !ok {
-			i += 2
-			continue
-		}
-		if end, ok := scanIBAN(text, i, n, buf[:0]); ok {
-			dst = append(dst, Finding{Kind: IBAN, Start: i, End: end})
-			i = end
-			continue
-		}
-		i = skipWord(text, i)
+		i, dst = ibanCandidate(text, i, buf[:0], dst)
 	}
 	return dst
+}
+
+// ibanCandidate looks at the candidate at text[i] (two capitals and two
+// digits) and returns where the scan goes on, and dst with the IBAN that
+// starts there, if one does. buf is scratch space.
+func ibanCandidate(text string, i int, buf []byte, dst []Finding) (int, []Finding) {
+	if wordBefore(text, i) {
+		return skipWord(text, i), dst
+	}
+	n, ok := ibanLen[text[i:i+2]]
+	if !ok {
+		return i + 2, dst
+	}
+	if end, ok := scanIBAN(text, i, n, buf); ok {
+		return end, append(dst, Finding{Kind: IBAN, Start: i, End: end})
+	}
+	return skipWord(text, i), dst
 }
 
 // scanIBAN reads an IBAN of n characters at text[i:], compact or grouped,
