@@ -48,23 +48,21 @@ func (cv *Conversation) redactRequest(req *Request, st *callState) *Request {
 // redacted to itself, such as an answer resent with its placeholders:
 // redacting it again changes nothing). So neither a hash collision nor a
 // change to the text can return another text's redaction, and no original
-// is kept to compare with. The caller holds cv.mu.
+// is kept to compare with. The caller holds cv.mu, on an open
+// conversation.
 func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Size]byte) {
 	if s == "" {
 		return s, emptySHA256
 	}
-	var key uint64
-	if cv.cache != nil {
-		key = maphash.String(cv.seed, s)
-		if i, ok := cv.cache[key]; ok {
-			if e := &cv.texts[i]; e.text == s || cv.vault.RestoresTo(e.text, s) {
-				if e.used != cv.gen {
-					e.used = cv.gen
-					cv.touched++
-				}
-				e.count(st)
-				return e.text, e.sum
+	key := maphash.String(cv.seed, s)
+	if i, ok := cv.cache[key]; ok {
+		if e := &cv.texts[i]; e.text == s || cv.vault.RestoresTo(e.text, s) {
+			if e.used != cv.gen {
+				e.used = cv.gen
+				cv.touched++
 			}
+			e.count(st)
+			return e.text, e.sum
 		}
 	}
 	red, findings := cv.vault.Redact(s)
@@ -75,11 +73,9 @@ func (cv *Conversation) redactText(s string, st *callState) (string, [sha256.Siz
 		e.kinds = append(e.kinds, string(f.Kind))
 	}
 	e.count(st)
-	if cv.cache != nil {
-		cv.touched++
-		cv.cache[key] = int32(len(cv.texts))
-		cv.texts = append(cv.texts, e)
-	}
+	cv.touched++
+	cv.cache[key] = int32(len(cv.texts))
+	cv.texts = append(cv.texts, e)
 	return red, e.sum
 }
 
@@ -93,7 +89,7 @@ var emptySHA256 = sha256.Sum256(nil)
 // only when the cache has doubled keeps the cost per text constant.
 // The caller holds cv.mu.
 func (cv *Conversation) trimCache() {
-	if cv.cache == nil || len(cv.texts) <= 2*cv.touched+minCachedTexts {
+	if len(cv.texts) <= 2*cv.touched+minCachedTexts {
 		return
 	}
 	kept := cv.texts[:0]
