@@ -1,7 +1,6 @@
 package redact
 
 import (
-	"crypto/subtle"
 	"fmt"
 	"hash/maphash"
 	"log/slog"
@@ -140,7 +139,7 @@ func (v *Vault) placeholder(kind Kind, value string) string {
 	}
 	h := v.hash(value)
 	for _, e := range v.byHash[h] {
-		if e.kind == kind && subtle.ConstantTimeCompare(e.value, []byte(value)) == 1 {
+		if e.kind == kind && len(e.value) == len(value) && equalValue(e.value, value) {
 			return e.ph
 		}
 	}
