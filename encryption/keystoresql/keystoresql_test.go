@@ -240,18 +240,26 @@ func newRing(t *testing.T, s encryption.KeyStore, kek *encryption.LocalKEK) *enc
 	return k
 }
 
-// cacheThenRotate seals a record of "src" through a, opens it through b so
-// that b caches the keys, rotates the source through a, and returns the
-// record and one sealed by a under the new primary key.
-func cacheThenRotate(t *testing.T, a, b *encryption.Keyring) (ct, ctA []byte) {
+// cacheOnBoth seals a record of "src" through a and opens it through b,
+// so that both cache the keys, and returns the record.
+func cacheOnBoth(t *testing.T, a, b *encryption.Keyring) []byte {
 	t.Helper()
 	ctx := context.Background()
 	ct, err := a.Encrypt(ctx, "src", []byte("x"), nil)
 	require.NoError(t, err)
 	_, err = b.Decrypt(ctx, "src", ct, nil)
 	require.NoError(t, err)
+	return ct
+}
+
+// cacheThenRotate is cacheOnBoth, then a rotation of the source through a;
+// it returns the record and one sealed by a under the new primary key.
+func cacheThenRotate(t *testing.T, a, b *encryption.Keyring) (ct, ctA []byte) {
+	t.Helper()
+	ctx := context.Background()
+	ct = cacheOnBoth(t, a, b)
 	require.NoError(t, a.Rotate(ctx, "src"))
-	ctA, err = a.Encrypt(ctx, "src", nil, nil)
+	ctA, err := a.Encrypt(ctx, "src", nil, nil)
 	require.NoError(t, err)
 	return ct, ctA
 }
@@ -290,10 +298,7 @@ func TestWatchSameStore(t *testing.T) {
 		kek, err := encryption.GenerateLocalKEK()
 		require.NoError(t, err)
 		a, b := newRing(t, newStore(t, db), kek), newRing(t, newStore(t, other), kek)
-		ct, err := a.Encrypt(ctx, "src", []byte("x"), nil)
-		require.NoError(t, err)
-		_, err = b.Decrypt(ctx, "src", ct, nil)
-		require.NoError(t, err)
+		ct := cacheOnBoth(t, a, b)
 		require.NoError(t, a.Shred(ctx, "src"))
 		_, err = b.Decrypt(ctx, "src", ct, nil)
 		assert.NoError(t, err, "no news across processes on SQLite: the cached copy serves until CacheMaxAge")
