@@ -17,10 +17,7 @@ import (
 // collision would put it.
 func TestRedactTextCacheChecksHits(t *testing.T) {
 	t.Parallel()
-	c, err := New([]Provider{namedProvider("p")}, nil)
-	require.NoError(t, err)
-	cv := c.Conversation("user:1")
-	defer cv.Close()
+	cv := testConversation(t)
 
 	st := &callState{}
 	first := "Write to alice@example.com"
@@ -56,10 +53,7 @@ func TestRedactTextCacheChecksHits(t *testing.T) {
 // kept.
 func TestRedactTextCacheTrims(t *testing.T) {
 	t.Parallel()
-	c, err := New([]Provider{namedProvider("p")}, nil)
-	require.NoError(t, err)
-	cv := c.Conversation("user:1")
-	defer cv.Close()
+	cv := testConversation(t)
 
 	msgs := []Message{
 		{Role: RoleSystem, Content: "You are a careful analyst."},
@@ -81,6 +75,16 @@ func TestRedactTextCacheTrims(t *testing.T) {
 		cv.redactText(m.Content, &callState{})
 	}
 	assert.Len(t, cv.texts, n, "the latest request's texts are all remembered")
+}
+
+// testConversation is a conversation of a client with default options,
+// closed when the test ends.
+func testConversation(t *testing.T) *Conversation {
+	c, err := New([]Provider{namedProvider("p")}, nil)
+	require.NoError(t, err)
+	cv := c.Conversation("user:1")
+	t.Cleanup(func() { _ = cv.Close() })
+	return cv
 }
 
 // namedProvider is a provider that is never called.
