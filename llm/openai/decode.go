@@ -44,8 +44,10 @@ func parseResponseFast(body []byte) (out *llm.Response, ok bool) {
 			return d.array(func() bool {
 				choices++
 				if choices > 1 {
-					var c chatChoice // checked as encoding/json would, and dropped
-					return d.choice(&c)
+					// Checked as encoding/json would, and dropped.
+					var rest llm.Response
+					var restMessage bool
+					return d.firstChoice(&rest, &restMessage)
 				}
 				return d.firstChoice(out, &message)
 			})
@@ -87,8 +89,9 @@ func parseResponseFast(body []byte) (out *llm.Response, ok bool) {
 	return out, true
 }
 
-// firstChoice decodes the first choice into out; *message reports whether
-// it has a message (not null).
+// firstChoice decodes a choice into out; *message reports whether it has a
+// message (not null). The choices after the first are decoded into a
+// response that is dropped, which checks them as encoding/json would.
 func (d *jdec) firstChoice(out *llm.Response, message *bool) bool {
 	var seen uint8
 	return d.object(func(key []byte) bool {
@@ -112,8 +115,8 @@ func (d *jdec) firstChoice(out *llm.Response, message *bool) bool {
 			if d.null() {
 				return true
 			}
-			var m chatMessage // checked, and dropped
-			return d.message(&m)
+			var m llm.Response // checked, and dropped
+			return d.messageInto(&m)
 		case "finish_reason":
 			if !d.once(&seen, 8) {
 				return false
@@ -129,7 +132,7 @@ func (d *jdec) firstChoice(out *llm.Response, message *bool) bool {
 	})
 }
 
-// messageInto decodes the first choice's message into out.
+// messageInto decodes a choice's message (or delta) into out.
 func (d *jdec) messageInto(out *llm.Response) bool {
 	var seen uint8
 	return d.object(func(key []byte) bool {
@@ -340,19 +343,6 @@ func intern(b []byte) string {
 	return string(b)
 }
 
-// stringPtr decodes a string or null into a *string.
-func (d *jdec) stringPtr(dst **string) bool {
-	if d.null() {
-		*dst = nil
-		return true
-	}
-	s, ok := d.str()
-	if ok {
-		*dst = &s
-	}
-	return ok
-}
-
 // intField decodes an integer or null (which leaves *dst alone).
 func (d *jdec) intField(dst *int) bool {
 	if d.null() {
@@ -363,64 +353,6 @@ func (d *jdec) intField(dst *int) bool {
 		*dst = n
 	}
 	return ok
-}
-
-func (d *jdec) choice(c *chatChoice) bool {
-	var seen uint8
-	return d.object(func(key []byte) bool {
-		switch string(key) {
-		case "index":
-			return d.once(&seen, 1) && d.intField(&c.Index)
-		case "message", "delta":
-			bit := uint8(2)
-			dst := &c.Message
-			if string(key) == "delta" {
-				bit, dst = 4, &c.Delta
-			}
-			if !d.once(&seen, bit) {
-				return false
-			}
-			if d.null() {
-				return true
-			}
-			*dst = new(chatMessage)
-			return d.message(*dst)
-		case "finish_reason":
-			return d.once(&seen, 8) && d.stringPtr(&c.FinishReason)
-		}
-		return d.other(key)
-	})
-}
-
-func (d *jdec) message(m *chatMessage) bool {
-	var seen uint8
-	return d.object(func(key []byte) bool {
-		switch string(key) {
-		case "role":
-			return d.once(&seen, 1) && d.stringField(&m.Role)
-		case "content":
-			return d.once(&seen, 2) && d.stringPtr(&m.Content)
-		case "tool_call_id":
-			return d.once(&seen, 4) && d.stringField(&m.ToolCallID)
-		case "tool_calls":
-			if !d.once(&seen, 8) {
-				return false
-			}
-			if d.null() {
-				return true
-			}
-			m.ToolCalls = []chatToolCall{}
-			return d.array(func() bool {
-				var tc chatToolCall
-				if !d.toolCall(&tc) {
-					return false
-				}
-				m.ToolCalls = append(m.ToolCalls, tc)
-				return true
-			})
-		}
-		return d.other(key)
-	})
 }
 
 func (d *jdec) toolCall(tc *chatToolCall) bool {
