@@ -230,7 +230,7 @@ var (
 
 // builtins lists the built-in recognizers in BuiltinKinds order, each with
 // the least its findings contain (see the rules beside each scanner).
-var builtins = []recognizer{
+var builtins = [...]recognizer{
 	{Email, findEmails, need{any: hasAt}, nil},
 	{Phone, findPhones, need{digits: 8}, nil},
 	{CreditCard, findCards, need{digits: 12}, nil},
@@ -242,7 +242,7 @@ var builtins = []recognizer{
 }
 
 // numBuiltin is the number of built-in kinds.
-const numBuiltin = 7
+const numBuiltin = len(builtins)
 
 // builtinIndex returns the index in builtins of the built-in kind k, or -1
 // if k is not one.
@@ -286,10 +286,10 @@ func New(opts *Options) *Redactor {
 	}
 	r := &Redactor{}
 	if opts.Kinds == nil {
-		r.builtin = slices.Clone(builtins)
+		r.builtin = slices.Clone(builtins[:])
 	} else {
 		for _, k := range opts.Kinds {
-			i := slices.IndexFunc(builtins, func(b recognizer) bool { return b.kind == k })
+			i := builtinIndex(k)
 			if i < 0 {
 				panic("redact: no built-in recognizer for kind " + string(k))
 			}
