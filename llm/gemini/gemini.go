@@ -152,9 +152,8 @@ func (p *Provider) apiError(resp *http.Response, body []byte) *llm.APIError {
 	var env errorEnvelope
 	if json.Unmarshal(body, &env) == nil && env.Error != nil {
 		header := e.RetryAfter
-		e.RetryAfter = 0
-		env.Error.fill(e)
-		if e.RetryAfter == 0 { // a RetryInfo in the body wins over Retry-After
+		env.Error.fill(e)      // sets RetryAfter from a RetryInfo in the body
+		if e.RetryAfter == 0 { // which wins over Retry-After, unless it is zero
 			e.RetryAfter = header
 		}
 	}

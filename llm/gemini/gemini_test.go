@@ -121,6 +121,9 @@ func TestErrors(t *testing.T) {
 		{"per-day quota", llmtest.Status(429, file(t, "gemini_error_429_quota_real.json")), 429, false, 51 * time.Second, "a per-day quota does not reset within a call"},
 		{"403 recorded", llmtest.Replay(t, "testdata/gemini_error_403_unregistered_caller.response.http"), 403, false, 0, "a missing key is not retryable"},
 		{"503", llmtest.Status(503, `{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}`), 503, true, 0, "overload is retryable"},
+		{"retry info over Retry-After", llmtest.Status(429, file(t, "gemini_error_429_retryinfo.json"), "Retry-After: 7"), 429, true, 34400 * time.Millisecond, "the body's RetryInfo wins over the header"},
+		{"Retry-After alone", llmtest.Status(503, `{"error":{"code":503,"message":"overloaded","status":"UNAVAILABLE"}}`, "Retry-After: 7"), 503, true, 7 * time.Second, "without a RetryInfo the header counts"},
+		{"zero retry info", llmtest.Status(429, `{"error":{"code":429,"status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"0s"}]}}`, "Retry-After: 7"), 429, true, 7 * time.Second, "a zero RetryInfo leaves the header's delay"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
