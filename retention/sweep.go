@@ -321,11 +321,12 @@ func (m *Manager) processBatch(ctx context.Context, batch []Item, holds []Hold, 
 	// them.
 	var toCall []int
 	for i, err := range errs {
-		switch {
-		case !settle(i, err):
-		case steps[i].entry.Step == StepDeleting:
+		if !settle(i, err) {
+			continue
+		}
+		if steps[i].entry.Step == StepDeleting {
 			toCall = append(toCall, i)
-		default:
+		} else {
 			done[i] = true
 		}
 	}
