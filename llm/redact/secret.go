@@ -68,9 +68,16 @@ const minSecretLen = 15
 // Labels that announce an AWS secret access key.
 var awsSecretLabels = []string{"ecret_access_key", "ECRET_ACCESS_KEY", "ecretAccessKey"}
 
-// awsLabelNeeds flags, for each of awsSecretLabels, a byte it holds that
-// countText looks for.
-var awsLabelNeeds = [...]uint16{hasUnderscore, hasUnderscore, hasA}
+// awsLabelNeeds flags, for each of awsSecretLabels, the bytes it holds of
+// those a secret holds one of (secretBytes): a text with none of them holds
+// no such label.
+var awsLabelNeeds = func() []uint16 {
+	n := make([]uint16, len(awsSecretLabels))
+	for i, l := range awsSecretLabels {
+		n[i] = countText(l).seen & secretBytes
+	}
+	return n
+}()
 
 // secretByFirst lists, for each byte, the rules whose prefix starts with
 // it, in secretRules order.
