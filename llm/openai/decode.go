@@ -47,9 +47,9 @@ func parseResponseFast(body []byte) (out *llm.Response, ok bool) {
 					// Checked as encoding/json would, and dropped.
 					var rest llm.Response
 					var restMessage bool
-					return d.firstChoice(&rest, &restMessage)
+					return d.choiceInto(&rest, &restMessage)
 				}
-				return d.firstChoice(out, &message)
+				return d.choiceInto(out, &message)
 			})
 		case "usage":
 			if !d.once(&seen, 4) {
@@ -89,10 +89,10 @@ func parseResponseFast(body []byte) (out *llm.Response, ok bool) {
 	return out, true
 }
 
-// firstChoice decodes a choice into out; *message reports whether it has a
+// choiceInto decodes a choice into out; *message reports whether it has a
 // message (not null). The choices after the first are decoded into a
 // response that is dropped, which checks them as encoding/json would.
-func (d *jdec) firstChoice(out *llm.Response, message *bool) bool {
+func (d *jdec) choiceInto(out *llm.Response, message *bool) bool {
 	var seen uint8
 	return d.object(func(key []byte) bool {
 		switch string(key) {
