@@ -32,7 +32,7 @@ type Keyring struct {
 	kmu  sync.RWMutex
 	keks []tink.AEAD // keks[0] wraps; all are tried to unwrap
 
-	adPool sync.Pool // *[]byte scratch for associated data
+	ad scratch // buffers for binding associated data
 
 	stopWatch func() // ends the KeyWatcher subscription, if any
 }
@@ -75,7 +75,6 @@ func NewKeyring(store KeyStore, kek tink.AEAD, opts *Options) (*Keyring, error) 
 			return nil, errors.New("encryption: nil KEK in PreviousKEKs")
 		}
 	}
-	k.adPool.New = func() any { b := make([]byte, 0, 256); return &b }
 	if w, ok := store.(KeyWatcher); ok {
 		k.stopWatch = w.Watch(k.changed)
 	}
@@ -247,15 +246,6 @@ func (k *Keyring) audit(ctx context.Context, action, sourceID string, outcome au
 	return nil
 }
 
-func (k *Keyring) getAD() *[]byte { return k.adPool.Get().(*[]byte) }
-
-func (k *Keyring) putAD(b *[]byte) {
-	if cap(*b) <= 64<<10 {
-		*b = (*b)[:0]
-		k.adPool.Put(b)
-	}
-}
-
 // Encrypt seals plaintext under sourceID's current key, creating the
 // source's keys on first use. associatedData is authenticated, not
 // encrypted: pass what identifies the record (table, row, column) so that
@@ -269,10 +259,10 @@ func (k *Keyring) Encrypt(ctx context.Context, sourceID string, plaintext, assoc
 	if err != nil {
 		return nil, err
 	}
-	b := k.getAD()
+	b, slot := k.ad.get()
 	*b = bindAD(*b, labelRecord, sourceID, associatedData)
 	ct, err := sk.aead.Encrypt(plaintext, *b)
-	k.putAD(b)
+	k.ad.put(b, slot)
 	if err != nil {
 		return nil, fmt.Errorf("encryption: encrypt: %w", err)
 	}
@@ -288,8 +278,8 @@ func (k *Keyring) Decrypt(ctx context.Context, sourceID string, ciphertext, asso
 	if err != nil {
 		return nil, err
 	}
-	b := k.getAD()
-	defer k.putAD(b)
+	b, slot := k.ad.get()
+	defer k.ad.put(b, slot)
 	*b = bindAD(*b, labelRecord, sourceID, associatedData)
 	pt, err := sk.aead.Decrypt(ciphertext, *b)
 	if err == nil {
