@@ -74,6 +74,88 @@ func newSegmentGCM(key []byte) (cipher.AEAD, error) {
 // the reader's one byte of look-ahead), always cleared before they return.
 var segBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20+1); return &b }}
 
+// bufTiers are the sizes a stream's buffer grows through before it takes a
+// whole segment's, each with a pool of cleared buffers: a stream shorter
+// than a segment holds a buffer about its own size, not 1 MiB.
+var bufTiers = [...]struct {
+	size int
+	pool sync.Pool
+}{
+	{size: 16 << 10},
+	{size: 128 << 10},
+}
+
+func init() {
+	for i := range bufTiers {
+		size := bufTiers[i].size
+		bufTiers[i].pool.New = func() any { b := make([]byte, size); return &b }
+	}
+}
+
+// streamBuf is the working buffer of a stream writer or reader. It starts
+// empty and grows, as the stream turns out long, through bufTiers to a
+// whole segment buffer of full bytes (the segment size and one byte of
+// look-ahead). What it held is cleared whenever it grows or is released.
+type streamBuf struct {
+	b    []byte  // the buffer; len(b) is its size
+	p    *[]byte // the pooled backing of b
+	tier int     // index into bufTiers, len(bufTiers) for a segment buffer
+	used int     // high-water mark of the bytes written in b
+	full int
+}
+
+// grow makes b at least n bytes long (n <= full), keeping b[:keep].
+func (s *streamBuf) grow(n, keep int) {
+	if n <= len(s.b) {
+		return
+	}
+	t := 0
+	for t < len(bufTiers) && (bufTiers[t].size < n || bufTiers[t].size >= s.full) {
+		t++
+	}
+	var p *[]byte
+	if t < len(bufTiers) {
+		p = bufTiers[t].pool.Get().(*[]byte)
+	} else {
+		p = getSegBuffer(s.full - 1)
+	}
+	copy(*p, s.b[:keep])
+	s.release()
+	s.p, s.b, s.tier, s.used = p, *p, t, keep
+}
+
+// fillEnd returns where to fill the buffer to next, n bytes being in it,
+// with at most limit wanted: its own end if there is room, else the next
+// size up.
+func (s *streamBuf) fillEnd(n, limit int) int {
+	if n < len(s.b) {
+		return min(len(s.b), limit)
+	}
+	for i := range bufTiers {
+		if size := bufTiers[i].size; size > n && size < s.full {
+			return min(size, limit)
+		}
+	}
+	return limit
+}
+
+// note records that b[:n] has been written.
+func (s *streamBuf) note(n int) { s.used = max(s.used, n) }
+
+// release clears what the buffer held and returns it to its pool.
+func (s *streamBuf) release() {
+	if s.p == nil {
+		return
+	}
+	if s.tier < len(bufTiers) {
+		clear((*s.p)[:s.used])
+		bufTiers[s.tier].pool.Put(s.p)
+	} else {
+		putSegBuffer(s.p, s.used)
+	}
+	s.p, s.b, s.used = nil, nil, 0
+}
+
 func getSegBuffer(segSize int) *[]byte {
 	if segSize+1 == 1<<20+1 {
 		return segBuffers.Get().(*[]byte)
@@ -107,14 +189,12 @@ type segmentWriter struct {
 	dst    io.Writer
 	aead   cipher.AEAD
 	nonce  [streamNonceSize]byte
-	bufp   *[]byte
-	buf    []byte // segSize bytes: plaintext collects here and is sealed in place
-	n      int    // plaintext bytes in buf
-	used   int    // high-water mark of buf, cleared on release
-	limit  int    // plaintext size of the current (non-last) segment
-	seg    uint32 // number of the current segment
-	segPT  int    // plaintext size of segments after the first
-	err    error  // sticky
+	buf    streamBuf // plaintext collects here and is sealed in place
+	n      int       // plaintext bytes in buf
+	limit  int       // plaintext size of the current (non-last) segment
+	seg    uint32    // number of the current segment
+	segPT  int       // plaintext size of segments after the first
+	err    error     // sticky
 	closed bool
 }
 
@@ -137,18 +217,18 @@ func newSegmentWriter(k *streamKey, dst io.Writer, associatedData []byte) (*segm
 	w := &segmentWriter{
 		dst:   dst,
 		aead:  a,
+		buf:   streamBuf{full: k.segSize + 1},
 		limit: k.segSize - hl - streamTagSize,
 		segPT: k.segSize - streamTagSize,
 	}
 	copy(w.nonce[:], prefix)
-	w.bufp = getSegBuffer(k.segSize)
-	w.buf = (*w.bufp)[:k.segSize]
 	return w, nil
 }
 
 // Write seals every segment that is followed by more plaintext; the last
 // one waits for Close. A whole segment at the start of p is sealed straight
-// from p, the rest is collected in the buffer.
+// from p, the rest is collected in the buffer, which grows with what it
+// holds (and room for the tag, to seal in place).
 func (w *segmentWriter) Write(p []byte) (int, error) {
 	if w.closed {
 		return 0, fmt.Errorf("encryption: write after close: %w", ErrClosed)
@@ -165,12 +245,14 @@ func (w *segmentWriter) Write(p []byte) (int, error) {
 			p, written = p[lim:], written+lim
 			continue
 		}
-		c := copy(w.buf[w.n:w.limit], p)
+		c := min(len(p), w.limit-w.n)
+		w.buf.grow(w.n+c+streamTagSize, w.n)
+		copy(w.buf.b[w.n:], p[:c])
 		w.n += c
-		w.used = max(w.used, w.n)
+		w.buf.note(w.n)
 		p, written = p[c:], written+c
 		if w.n == w.limit && len(p) > 0 {
-			if err := w.seal(w.buf[:w.n]); err != nil {
+			if err := w.seal(w.buf.b[:w.n]); err != nil {
 				return written, err
 			}
 		}
@@ -197,8 +279,9 @@ func (w *segmentWriter) seal(pt []byte) error {
 // the segment to dst.
 func (w *segmentWriter) emit(pt []byte, last bool) error {
 	segmentNonce(&w.nonce, w.seg, last)
-	ct := w.aead.Seal(w.buf[:0], w.nonce[:], pt, nil)
-	w.used = max(w.used, len(ct))
+	w.buf.grow(len(pt)+streamTagSize, 0) // only when pt is not the buffer
+	ct := w.aead.Seal(w.buf.b[:0], w.nonce[:], pt, nil)
+	w.buf.note(len(ct))
 	if _, err := w.dst.Write(ct); err != nil {
 		w.err = fmt.Errorf("encryption: write ciphertext: %w", err)
 		return w.err
@@ -217,15 +300,10 @@ func (w *segmentWriter) Close() error {
 	if w.err != nil {
 		return w.err
 	}
-	return w.emit(w.buf[:w.n], true)
+	return w.emit(w.buf.b[:w.n], true)
 }
 
-func (w *segmentWriter) release() {
-	if w.bufp != nil {
-		putSegBuffer(w.bufp, w.used)
-		w.bufp, w.buf = nil, nil
-	}
-}
+func (w *segmentWriter) release() { w.buf.release() }
 
 // segmentReader decrypts a stream under whichever of its keys made it.
 type segmentReader struct {
@@ -237,11 +315,9 @@ type segmentReader struct {
 	aead    cipher.AEAD // nil until the first segment is open when keys > 1
 	salt    []byte
 	nonce   [streamNonceSize]byte
-	bufp    *[]byte
-	buf     []byte // segSize+1 bytes: a ciphertext segment and one byte more
-	used    int
-	ahead   int  // 1 when the last read brought the next segment's first byte
-	aheadB  byte // that byte, kept aside while buf holds plaintext
+	buf     streamBuf // a ciphertext segment and one byte more, as they come
+	ahead   int       // 1 when the last read brought the next segment's first byte
+	aheadB  byte      // that byte, kept aside while buf holds plaintext
 	seg     uint32
 	started bool   // the first segment has been read
 	pt      []byte // authenticated plaintext not yet returned
@@ -354,15 +430,13 @@ func (r *segmentReader) next() ([]byte, error) {
 	lim := r.segmentLen() + 1
 	r.started = true
 	if r.ahead == 1 {
-		r.buf[0] = r.aheadB
+		r.buf.b[0] = r.aheadB
 	}
-	n, err := io.ReadFull(r.src, r.buf[r.ahead:lim])
-	n += r.ahead
-	r.used = max(r.used, n)
+	n, err := r.fill(lim)
 	switch err {
 	case nil:
 		// One byte of the next segment came too: this one is not the last.
-		r.ahead, r.aheadB = 1, r.buf[lim-1]
+		r.ahead, r.aheadB = 1, r.buf.b[lim-1]
 		n--
 	case io.EOF, io.ErrUnexpectedEOF:
 		r.ahead, r.last = 0, true
@@ -372,7 +446,25 @@ func (r *segmentReader) next() ([]byte, error) {
 	if !r.framed(n, r.last) {
 		return nil, ErrDecrypt
 	}
-	return r.buf[:n], nil
+	return r.buf.b[:n], nil
+}
+
+// fill reads the source into the buffer, after the look-ahead byte, until
+// it holds lim bytes or the source ends, and returns how many it holds. The
+// buffer grows as the data keeps coming, so a short stream is read into a
+// buffer about its own size.
+func (r *segmentReader) fill(lim int) (int, error) {
+	n := r.ahead
+	for {
+		end := r.buf.fillEnd(n, lim)
+		r.buf.grow(end, n)
+		m, err := io.ReadFull(r.src, r.buf.b[n:end])
+		n += m
+		r.buf.note(n)
+		if err != nil || end == lim {
+			return n, err
+		}
+	}
 }
 
 // segmentLen is the ciphertext length of the current segment unless it is
@@ -411,8 +503,9 @@ func (r *segmentReader) readHeader() error {
 }
 
 // setHeader takes the salt and nonce prefix of a whole header, derives the
-// key when the keyset has only one, and takes a segment buffer. All keys
-// of a keyset have the same header length and segment size.
+// key when the keyset has only one, and sizes the buffer for its segments
+// (which fill takes as they come). All keys of a keyset have the same
+// header length and segment size.
 func (r *segmentReader) setHeader(hdr []byte) error {
 	k0 := r.keys[0]
 	if len(hdr) != k0.headerLen() || int(hdr[0]) != len(hdr) {
@@ -428,8 +521,7 @@ func (r *segmentReader) setHeader(hdr []byte) error {
 		r.aead = a
 	}
 	r.key = k0
-	r.bufp = getSegBuffer(k0.segSize)
-	r.buf = (*r.bufp)[:k0.segSize+1]
+	r.buf = streamBuf{full: k0.segSize + 1}
 	return nil
 }
 
@@ -497,10 +589,7 @@ func (r *segmentReader) fail(err error) error {
 		r.err = err
 	}
 	r.pt = nil
-	if r.bufp != nil {
-		putSegBuffer(r.bufp, r.used)
-		r.bufp, r.buf = nil, nil
-	}
+	r.buf.release()
 	if r.scratch != nil {
 		clear(r.scratch)
 		r.scratch = nil
@@ -535,10 +624,9 @@ func (r *segmentReader) sinkFrom(src io.WriterTo, w io.Writer) (int64, error) {
 type segmentSink struct {
 	r       *segmentReader
 	w       io.Writer
-	hdr     []byte  // the header as it arrives
-	n       int     // bytes of the current segment collected in r.buf
-	ptp     *[]byte // plaintext buffer
-	ptUsed  int
+	hdr     []byte    // the header as it arrives
+	n       int       // bytes of the current segment collected in r.buf
+	pt      streamBuf // plaintext buffer
 	written int64
 	err     error // sticky: ErrDecrypt, or an error of w
 }
@@ -567,7 +655,7 @@ func (s *segmentSink) Write(p []byte) (int, error) {
 			s.err = err
 			return 0, err
 		}
-		s.ptp = getSegBuffer(r.key.segSize)
+		s.pt = streamBuf{full: r.key.segSize + 1}
 	}
 	for len(p) > 0 {
 		l := r.segmentLen()
@@ -578,15 +666,17 @@ func (s *segmentSink) Write(p []byte) (int, error) {
 			p = p[l:]
 			continue
 		}
-		c := copy(r.buf[s.n:l+1], p)
+		c := min(len(p), l+1-s.n)
+		r.buf.grow(s.n+c, s.n)
+		copy(r.buf.b[s.n:], p[:c])
 		s.n += c
-		r.used = max(r.used, s.n)
+		r.buf.note(s.n)
 		p = p[c:]
 		if s.n == l+1 {
-			if err := s.emit(r.buf[:l], false); err != nil {
+			if err := s.emit(r.buf.b[:l], false); err != nil {
 				return 0, err
 			}
-			r.buf[0], s.n = r.buf[l], 1
+			r.buf.b[0], s.n = r.buf.b[l], 1
 		}
 	}
 	return total, nil
@@ -600,12 +690,13 @@ func (s *segmentSink) emit(ct []byte, last bool) error {
 		s.err = ErrDecrypt
 		return s.err
 	}
-	out, err := r.open((*s.ptp)[:0], ct, last)
+	s.pt.grow(len(ct), 0)
+	out, err := r.open(s.pt.b[:0], ct, last)
 	if err != nil {
 		s.err = err
 		return err
 	}
-	s.ptUsed = max(s.ptUsed, len(out))
+	s.pt.note(len(out))
 	n, err := s.w.Write(out)
 	s.written += int64(n)
 	if err == nil && n < len(out) {
@@ -623,16 +714,11 @@ func (s *segmentSink) finish() error {
 	if s.r.key == nil {
 		return ErrDecrypt // the stream ended inside its header
 	}
-	if err := s.emit(s.r.buf[:s.n], true); err != nil {
+	if err := s.emit(s.r.buf.b[:s.n], true); err != nil {
 		return err
 	}
 	s.r.last = true
 	return nil
 }
 
-func (s *segmentSink) release() {
-	if s.ptp != nil {
-		putSegBuffer(s.ptp, s.ptUsed)
-		s.ptp = nil
-	}
-}
+func (s *segmentSink) release() { s.pt.release() }

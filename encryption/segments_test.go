@@ -204,11 +204,12 @@ func TestSegmentsBuffersCleared(t *testing.T) {
 	var ct bytes.Buffer
 	w, err := newSegmentWriter(k, &ct, nil)
 	require.NoError(t, err)
-	buf := w.buf
 	_, err = w.Write(pt[:100])
 	require.NoError(t, err)
+	buf := w.buf.b
+	require.True(t, bytes.Contains(buf, pt[:100]), "plaintext collected")
 	require.NoError(t, w.Close())
-	assert.Nil(t, w.buf, "the writer let its buffer go")
+	assert.Nil(t, w.buf.b, "the writer let its buffer go")
 	assert.Equal(t, make([]byte, len(buf)), buf, "the writer's buffer is cleared")
 
 	_, err = io.ReadAll(newSegmentReader([]*streamKey{k}, bytes.NewReader(nil), nil))
@@ -222,12 +223,139 @@ func TestSegmentsBuffersCleared(t *testing.T) {
 	p := make([]byte, 10) // small reads: segments are opened in place
 	_, err = r.Read(p)
 	require.NoError(t, err)
-	buf = r.buf
+	buf = r.buf.b
 	assert.True(t, bytes.Contains(buf, bytes.Repeat([]byte{0x5a}, 100)), "plaintext opened in place")
 	_, err = io.ReadAll(r)
 	require.NoError(t, err)
-	assert.Nil(t, r.buf, "the reader let its buffer go at the end")
+	assert.Nil(t, r.buf.b, "the reader let its buffer go at the end")
 	assert.Equal(t, make([]byte, len(buf)), buf, "the reader's buffer is cleared")
+}
+
+// TestSegmentsShortStreamSmallBuffer: a stream much shorter than a segment
+// is written and read with a buffer about its size, not a whole segment's;
+// a longer one grows its buffer to the segment's.
+func TestSegmentsShortStreamSmallBuffer(t *testing.T) {
+	t.Parallel()
+	sk, err := generateSourceKeys()
+	require.NoError(t, err)
+	k := sk.streamKeys[0]
+	require.Equal(t, segment, k.segSize)
+	small, medium := bufTiers[0].size, bufTiers[1].size
+	for _, tc := range []struct {
+		size   int
+		writer int // the writer holds the plaintext and room for its tag
+		reader int // the reader the ciphertext and a byte to see the end
+	}{
+		{5000, small, small},
+		{small - streamTagSize - 1, small, small},
+		{small - streamTagSize, small, medium},
+		{small - streamTagSize + 1, medium, medium},
+		{300 << 10, segment + 1, segment + 1},
+	} {
+		pt := make([]byte, tc.size)
+		_, _ = rand.Read(pt)
+		var ct bytes.Buffer
+		w, err := newSegmentWriter(k, &ct, nil)
+		require.NoError(t, err)
+		_, err = w.Write(pt)
+		require.NoError(t, err)
+		assert.Equal(t, tc.writer, len(w.buf.b), "writer, %d bytes", tc.size)
+		require.NoError(t, w.Close())
+
+		r := newSegmentReader([]*streamKey{k}, bytes.NewReader(ct.Bytes()), nil)
+		p := make([]byte, 10)
+		_, err = r.Read(p)
+		require.NoError(t, err)
+		assert.Equal(t, tc.reader, len(r.buf.b), "reader, %d bytes", tc.size)
+		rest, err := io.ReadAll(r)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(pt, append(p, rest...)), "%d bytes", tc.size)
+	}
+}
+
+// TestSegmentsGrowingBuffer: streams whose segments end at, around and
+// between the sizes a buffer grows through are written and read (in
+// pieces, and through WriteTo) interchangeably with Tink.
+func TestSegmentsGrowingBuffer(t *testing.T) {
+	t.Parallel()
+	k, tk := newTestStreamKey(t, 300<<10)
+	sizes := segmentSizes(k, 2)
+	for i := range bufTiers {
+		for _, d := range []int{-2, -1, 0, 1, 2} {
+			// The writer's buffer holds plaintext and the tag; the
+			// reader's the first segment's ciphertext and a byte more.
+			size := bufTiers[i].size
+			sizes = append(sizes, size-streamTagSize+d, size-streamTagSize-1+d)
+		}
+	}
+	for _, size := range sizes {
+		pt := make([]byte, size)
+		_, _ = rand.Read(pt)
+		for _, chunk := range []int{0, 1000, bufTiers[0].size - 1, 70_001} {
+			name := fmt.Sprintf("size=%d chunk=%d", size, chunk)
+			var ct bytes.Buffer
+			w, err := newSegmentWriter(k, &ct, nil)
+			require.NoError(t, err)
+			writeChunks(t, w, pt, chunk)
+			tr, err := tk.NewDecryptingReader(bytes.NewReader(ct.Bytes()), nil)
+			require.NoError(t, err, name)
+			got, err := io.ReadAll(tr)
+			require.NoError(t, err, name)
+			require.True(t, bytes.Equal(pt, got), "%s: Tink reads privkit's stream", name)
+
+			var tct bytes.Buffer
+			tw, err := tk.NewEncryptingWriter(&tct, nil)
+			require.NoError(t, err)
+			writeChunks(t, tw, pt, chunk)
+			got, err = readChunks(newSegmentReader([]*streamKey{k}, bytes.NewReader(tct.Bytes()), nil), chunk)
+			require.NoError(t, err, name)
+			require.True(t, bytes.Equal(pt, got), "%s: privkit reads Tink's stream", name)
+			var out bytes.Buffer
+			_, err = newSegmentReader([]*streamKey{k}, nil, nil).sinkFrom(&chunkedSource{b: tct.Bytes(), chunk: max(chunk, 1)}, &out)
+			require.NoError(t, err, name)
+			require.True(t, bytes.Equal(pt, out.Bytes()), "%s: through the sink", name)
+			if size > 0 {
+				_, err = io.ReadAll(newSegmentReader([]*streamKey{k}, bytes.NewReader(tct.Bytes()[:tct.Len()-1]), nil))
+				require.ErrorIs(t, err, ErrDecrypt, "%s: truncated", name)
+			}
+		}
+	}
+}
+
+// TestStreamBufGrow: growing keeps what the buffer holds and clears the
+// buffer it leaves; release clears the last one.
+func TestStreamBufGrow(t *testing.T) {
+	s := streamBuf{full: 1<<20 + 1}
+	s.grow(10, 0)
+	require.Equal(t, bufTiers[0].size, len(s.b))
+	copy(s.b, "0123456789")
+	s.note(10)
+	old := s.b
+	s.grow(bufTiers[0].size+1, 10)
+	require.Equal(t, bufTiers[1].size, len(s.b))
+	assert.Equal(t, "0123456789", string(s.b[:10]))
+	assert.Equal(t, make([]byte, 10), old[:10], "the smaller buffer is cleared")
+	s.grow(bufTiers[1].size+1, 4)
+	require.Equal(t, 1<<20+1, len(s.b))
+	assert.Equal(t, "0123", string(s.b[:4]))
+	s.grow(100, 4) // no shrinking
+	require.Equal(t, 1<<20+1, len(s.b))
+	last := s.b
+	s.release()
+	assert.Nil(t, s.b)
+	assert.Equal(t, make([]byte, 10), last[:10], "released cleared")
+
+	// A segment size below the tiers takes a segment buffer at once.
+	s = streamBuf{full: 4097}
+	s.grow(1, 0)
+	assert.Equal(t, 4097, len(s.b))
+	assert.Equal(t, 4097, s.fillEnd(0, 4097))
+	s.release()
+	s = streamBuf{full: 1<<20 + 1}
+	assert.Equal(t, bufTiers[0].size, s.fillEnd(0, 1<<20+1))
+	assert.Equal(t, 100, s.fillEnd(0, 100))
+	assert.Equal(t, bufTiers[1].size, s.fillEnd(bufTiers[0].size, 1<<20+1))
+	assert.Equal(t, 1<<20+1, s.fillEnd(bufTiers[1].size, 1<<20+1))
 }
 
 type failWriter struct{ n int }

@@ -14,9 +14,10 @@ import (
 //
 // The format is Tink's streaming AEAD AES-256-GCM-HKDF with 1 MiB
 // segments, written segment by segment and sealed in place: the writer
-// holds one segment buffer (pooled, cleared after use) whatever the
-// stream's size, and a whole segment at the start of a Write is sealed
-// straight from the caller's slice. The writer is not safe for concurrent
+// holds one buffer (pooled, cleared after use) that grows with the stream
+// to at most a segment, so a stream of a few kilobytes takes 16 KiB, not
+// 1 MiB; a whole segment at the start of a Write is sealed straight from
+// the caller's slice. The writer is not safe for concurrent
 // use.
 //
 // Opening a stream, unlike sealing a record, checks the source's version in
@@ -53,8 +54,9 @@ func (k *Keyring) NewEncryptingWriter(ctx context.Context, sourceID string, dst 
 // io.EOF. A consumer must therefore treat everything it read as untrusted
 // until Read returns io.EOF. Errors from src itself are returned wrapped.
 // Making the reader reads nothing from src: the first Read reads the
-// stream header. The reader holds one segment buffer; a segment that fits
-// in Read's slice is opened straight into it, and the reader's WriteTo
+// stream header. The reader holds one buffer, which grows like the
+// writer's to at most a segment; a segment that fits in Read's slice is
+// opened straight into it, and the reader's WriteTo
 // (which io.Copy uses) opens each segment in place and copies nothing.
 // The reader is not safe for concurrent use.
 func (k *Keyring) NewDecryptingReader(ctx context.Context, sourceID string, src io.Reader, associatedData []byte) (io.Reader, error) {
