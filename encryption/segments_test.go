@@ -92,30 +92,35 @@ func TestSegmentsInteropTink(t *testing.T) {
 			_, _ = rand.Read(pt)
 			ad := []byte(fmt.Sprintf("ad-%d-%d", segSize, size))
 			for _, chunk := range []int{0, 1, 7, first, first + 1, next, next + 1, 3*next + 5} {
-				name := fmt.Sprintf("seg=%d size=%d chunk=%d", segSize, size, chunk)
-				// privkit writes, Tink reads.
-				var ct bytes.Buffer
-				w, err := newSegmentWriter(k, &ct, ad)
-				require.NoError(t, err)
-				writeChunks(t, w, pt, chunk)
-				tr, err := tk.NewDecryptingReader(bytes.NewReader(ct.Bytes()), ad)
-				require.NoError(t, err, name)
-				got, err := io.ReadAll(tr)
-				require.NoError(t, err, name)
-				require.True(t, bytes.Equal(pt, got), "%s: Tink reads privkit's stream", name)
-
-				// Tink writes, privkit reads.
-				var tct bytes.Buffer
-				tw, err := tk.NewEncryptingWriter(&tct, ad)
-				require.NoError(t, err)
-				writeChunks(t, tw, pt, chunk)
-				require.Equal(t, tct.Len(), ct.Len(), "%s: the same length as Tink's", name)
-				got, err = readChunks(newSegmentReader([]*streamKey{k}, bytes.NewReader(tct.Bytes()), ad), chunk)
-				require.NoError(t, err, name)
-				require.True(t, bytes.Equal(pt, got), "%s: privkit reads Tink's stream", name)
+				checkInterop(t, k, tk, pt, ad, chunk, fmt.Sprintf("seg=%d size=%d chunk=%d", segSize, size, chunk))
 			}
 		}
 	}
+}
+
+// checkInterop writes pt in pieces of chunk bytes with privkit for Tink to
+// read, and with Tink for privkit to read, and returns Tink's stream.
+func checkInterop(t *testing.T, k *streamKey, tk *streamsubtle.AESGCMHKDF, pt, ad []byte, chunk int, name string) []byte {
+	t.Helper()
+	var ct bytes.Buffer
+	w, err := newSegmentWriter(k, &ct, ad)
+	require.NoError(t, err)
+	writeChunks(t, w, pt, chunk)
+	tr, err := tk.NewDecryptingReader(bytes.NewReader(ct.Bytes()), ad)
+	require.NoError(t, err, name)
+	got, err := io.ReadAll(tr)
+	require.NoError(t, err, name)
+	require.True(t, bytes.Equal(pt, got), "%s: Tink reads privkit's stream", name)
+
+	var tct bytes.Buffer
+	tw, err := tk.NewEncryptingWriter(&tct, ad)
+	require.NoError(t, err)
+	writeChunks(t, tw, pt, chunk)
+	require.Equal(t, tct.Len(), ct.Len(), "%s: the same length as Tink's", name)
+	got, err = readChunks(newSegmentReader([]*streamKey{k}, bytes.NewReader(tct.Bytes()), ad), chunk)
+	require.NoError(t, err, name)
+	require.True(t, bytes.Equal(pt, got), "%s: privkit reads Tink's stream", name)
+	return tct.Bytes()
 }
 
 // TestSegmentsInteropTinkDefault: the same both ways with the 1 MiB
@@ -293,29 +298,13 @@ func TestSegmentsGrowingBuffer(t *testing.T) {
 		_, _ = rand.Read(pt)
 		for _, chunk := range []int{0, 1000, bufTiers[0].size - 1, 70_001} {
 			name := fmt.Sprintf("size=%d chunk=%d", size, chunk)
-			var ct bytes.Buffer
-			w, err := newSegmentWriter(k, &ct, nil)
-			require.NoError(t, err)
-			writeChunks(t, w, pt, chunk)
-			tr, err := tk.NewDecryptingReader(bytes.NewReader(ct.Bytes()), nil)
-			require.NoError(t, err, name)
-			got, err := io.ReadAll(tr)
-			require.NoError(t, err, name)
-			require.True(t, bytes.Equal(pt, got), "%s: Tink reads privkit's stream", name)
-
-			var tct bytes.Buffer
-			tw, err := tk.NewEncryptingWriter(&tct, nil)
-			require.NoError(t, err)
-			writeChunks(t, tw, pt, chunk)
-			got, err = readChunks(newSegmentReader([]*streamKey{k}, bytes.NewReader(tct.Bytes()), nil), chunk)
-			require.NoError(t, err, name)
-			require.True(t, bytes.Equal(pt, got), "%s: privkit reads Tink's stream", name)
+			tct := checkInterop(t, k, tk, pt, nil, chunk, name)
 			var out bytes.Buffer
-			_, err = newSegmentReader([]*streamKey{k}, nil, nil).sinkFrom(&chunkedSource{b: tct.Bytes(), chunk: max(chunk, 1)}, &out)
+			_, err := newSegmentReader([]*streamKey{k}, nil, nil).sinkFrom(&chunkedSource{b: tct, chunk: max(chunk, 1)}, &out)
 			require.NoError(t, err, name)
 			require.True(t, bytes.Equal(pt, out.Bytes()), "%s: through the sink", name)
 			if size > 0 {
-				_, err = io.ReadAll(newSegmentReader([]*streamKey{k}, bytes.NewReader(tct.Bytes()[:tct.Len()-1]), nil))
+				_, err = io.ReadAll(newSegmentReader([]*streamKey{k}, bytes.NewReader(tct[:len(tct)-1]), nil))
 				require.ErrorIs(t, err, ErrDecrypt, "%s: truncated", name)
 			}
 		}
