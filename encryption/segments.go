@@ -101,7 +101,7 @@ type streamBuf struct {
 	p    *[]byte // the pooled backing of b
 	tier int     // index into bufTiers, len(bufTiers) for a segment buffer
 	used int     // high-water mark of the bytes written in b
-	full int
+	full int     // the size of a segment buffer: a segment and one byte
 }
 
 // grow makes b at least n bytes long (n <= full), keeping b[:keep].
@@ -279,7 +279,8 @@ func (w *segmentWriter) seal(pt []byte) error {
 // the segment to dst.
 func (w *segmentWriter) emit(pt []byte, last bool) error {
 	segmentNonce(&w.nonce, w.seg, last)
-	w.buf.grow(len(pt)+streamTagSize, 0) // only when pt is not the buffer
+	// A no-op when pt is the buffer: Write left room for the tag.
+	w.buf.grow(len(pt)+streamTagSize, 0)
 	ct := w.aead.Seal(w.buf.b[:0], w.nonce[:], pt, nil)
 	w.buf.note(len(ct))
 	if _, err := w.dst.Write(ct); err != nil {
@@ -574,7 +575,7 @@ func (r *segmentReader) openInPlace(ct []byte) ([]byte, error) {
 		return r.open(ct[:0], ct, r.last)
 	}
 	if r.scratch == nil {
-		r.scratch = make([]byte, r.key.segSize)
+		r.scratch = make([]byte, len(ct))
 	}
 	out, err := r.open(r.scratch[:0], ct, r.last)
 	if err != nil {
