@@ -69,6 +69,7 @@ func NewKeyring(store KeyStore, kek tink.AEAD, opts *Options) (*Keyring, error) 
 		log:     log,
 		auditor: opts.Auditor,
 		keks:    append([]tink.AEAD{kek}, opts.PreviousKEKs...),
+		ad:      newScratch(),
 	}
 	for _, p := range opts.PreviousKEKs {
 		if p == nil {

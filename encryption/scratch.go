@@ -2,6 +2,7 @@ package encryption
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"sync/atomic"
 )
 
@@ -14,17 +15,19 @@ import (
 // records collects every few calls, so the pool's buffers and arrays were
 // made again nearly every call. Those small allocations between the
 // megabyte-sized ciphertexts split the free page ranges a ciphertext would
-// have reused: the heap grew, the scavenger returned pages to the OS, and
-// their page faults landed inside AES-GCM. BenchmarkSeal sealed and opened
-// 1 MiB about 2.5× slower than with no allocation beside the ciphertext.
+// have reused: the heap grew and the scavenger returned pages to the OS,
+// to be faulted in again. BenchmarkSeal sealed and opened 1 MiB about 2.5×
+// slower than with no allocation beside the ciphertext.
 type scratch struct {
-	slots [scratchSlots]scratchSlot
+	slots []scratchSlot
 }
 
-// scratchSlots is enough slots for the callers that are inside a keyring
-// call at once on a typical machine; more callers allocate (and drop)
-// their own buffers, which is correct, only slower.
-const scratchSlots = 16
+// newScratch returns a list with two slots per P (at least 16): enough for
+// the callers inside a keyring call at once. More callers allocate (and
+// drop) their own buffers, which is correct, only slower.
+func newScratch() scratch {
+	return scratch{slots: make([]scratchSlot, max(16, 2*runtime.GOMAXPROCS(0)))}
+}
 
 // scratchCap is the capacity of a new buffer, and maxScratchCap the
 // largest buffer kept: one bound to an unusually large associated data is
@@ -44,9 +47,13 @@ type scratchSlot struct {
 // get returns an empty buffer and the slot to return it to. Callers start
 // at a random slot, so that concurrent callers spread over the slots.
 func (s *scratch) get() (*[]byte, int) {
-	start := int(rand.Uint32() % scratchSlots)
-	for i := range scratchSlots {
-		j := (start + i) % scratchSlots
+	n := len(s.slots)
+	start := 0
+	if n > 0 {
+		start = int(rand.Uint32() % uint32(n))
+	}
+	for i := range n {
+		j := (start + i) % n
 		sl := &s.slots[j].p
 		if sl.Load() == nil {
 			continue
@@ -66,8 +73,9 @@ func (s *scratch) put(b *[]byte, hint int) {
 		return
 	}
 	*b = (*b)[:0]
-	for i := range scratchSlots {
-		j := (hint + i) % scratchSlots
+	n := len(s.slots)
+	for i := range n {
+		j := (hint + i) % n
 		if s.slots[j].p.CompareAndSwap(nil, b) {
 			return
 		}

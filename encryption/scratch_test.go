@@ -10,7 +10,7 @@ import (
 )
 
 func TestScratchReuse(t *testing.T) {
-	var s scratch
+	s := newScratch()
 	b, slot := s.get()
 	require.Empty(t, *b)
 	*b = append(*b, "bound data"...)
@@ -23,10 +23,15 @@ func TestScratchReuse(t *testing.T) {
 	got, _ := s.get()
 	assert.Same(t, b, got)
 	assert.Empty(t, *got)
+	// A zero scratch has no slots: it hands out new buffers and drops them.
+	var z scratch
+	zb, zslot := z.get()
+	assert.Equal(t, scratchCap, cap(*zb))
+	z.put(zb, zslot)
 }
 
 func TestScratchDropsLargeAndSurplus(t *testing.T) {
-	var s scratch
+	s := newScratch()
 	big := make([]byte, 0, maxScratchCap+1)
 	s.put(&big, 0)
 	b, _ := s.get()
@@ -35,20 +40,20 @@ func TestScratchDropsLargeAndSurplus(t *testing.T) {
 
 	// More buffers than slots: the surplus is dropped, never kept twice.
 	var held []*[]byte
-	for range scratchSlots + 4 {
+	for range len(s.slots) + 4 {
 		b := make([]byte, 0, 8)
 		held = append(held, &b)
 	}
 	for i, b := range held {
-		s.put(b, i%scratchSlots)
+		s.put(b, i%len(s.slots))
 	}
 	seen := map[*[]byte]bool{}
-	for range scratchSlots {
+	for range len(s.slots) {
 		b, _ := s.get()
 		assert.False(t, seen[b], "a buffer handed out twice")
 		seen[b] = true
 	}
-	assert.Len(t, seen, scratchSlots)
+	assert.Len(t, seen, len(s.slots))
 	b, _ = s.get()
 	assert.False(t, seen[b], "with every slot taken, get makes a new buffer")
 }
@@ -56,7 +61,7 @@ func TestScratchDropsLargeAndSurplus(t *testing.T) {
 // TestScratchConcurrent checks that no buffer is held by two callers at
 // once: each caller writes its own mark and finds it intact.
 func TestScratchConcurrent(t *testing.T) {
-	var s scratch
+	s := newScratch()
 	var wg sync.WaitGroup
 	for g := range 32 {
 		wg.Go(func() {
