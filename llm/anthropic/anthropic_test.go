@@ -3,7 +3,6 @@ package anthropic_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -29,20 +28,6 @@ func file(t *testing.T, name string) string {
 	b, err := os.ReadFile("testdata/" + name)
 	require.NoError(t, err)
 	return string(b)
-}
-
-func collect(t *testing.T, p *anthropic.Provider, req *llm.Request) (string, []llm.Chunk, error) {
-	t.Helper()
-	var text strings.Builder
-	var chunks []llm.Chunk
-	for ch, err := range p.Stream(context.Background(), req) {
-		if err != nil {
-			return text.String(), chunks, err
-		}
-		text.WriteString(ch.Text)
-		chunks = append(chunks, ch)
-	}
-	return text.String(), chunks, nil
 }
 
 func user(s string) *llm.Request {
@@ -87,7 +72,7 @@ func TestStreamReplay(t *testing.T) {
 			t.Parallel()
 			srv := llmtest.NewServer(t, tt.handler)
 			p := anthropic.New("k", &anthropic.Options{BaseURL: srv.URL})
-			text, chunks, err := collect(t, p, user("Count from 1 to 5"))
+			text, chunks, err := llmtest.Collect(context.Background(), p, user("Count from 1 to 5"))
 			require.NoError(t, err)
 			assert.Equal(t, tt.text, text)
 			last := chunks[len(chunks)-1]
@@ -128,7 +113,7 @@ func TestErrors(t *testing.T) {
 			for _, stream := range []bool{false, true} {
 				var err error
 				if stream {
-					_, _, err = collect(t, p, user("hi"))
+					_, _, err = llmtest.Collect(context.Background(), p, user("hi"))
 				} else {
 					_, err = p.Chat(context.Background(), user("hi"))
 				}
@@ -153,7 +138,7 @@ func TestStreamEdgeCases(t *testing.T) {
 	t.Run("in-stream overloaded", func(t *testing.T) {
 		t.Parallel()
 		srv := llmtest.NewServer(t, llmtest.SSE(false, start, delta("par"), file(t, "anthropic_stream_error_overloaded.sse")))
-		text, _, err := collect(t, anthropic.New("k", &anthropic.Options{BaseURL: srv.URL}), user("hi"))
+		text, _, err := llmtest.Collect(context.Background(), anthropic.New("k", &anthropic.Options{BaseURL: srv.URL}), user("hi"))
 		assert.Equal(t, "par", text)
 		var ae *llm.APIError
 		require.ErrorAs(t, err, &ae)
@@ -170,7 +155,7 @@ func TestStreamEdgeCases(t *testing.T) {
 			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"\\\"x\\\"}\"}}\n\n",
 			"event: content_block_delta\ndata: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}\n\n",
 			stop))
-		text, chunks, err := collect(t, anthropic.New("k", &anthropic.Options{BaseURL: srv.URL}), user("hi"))
+		text, chunks, err := llmtest.Collect(context.Background(), anthropic.New("k", &anthropic.Options{BaseURL: srv.URL}), user("hi"))
 		require.NoError(t, err)
 		assert.Empty(t, text, "thinking is not answer text")
 		last := chunks[len(chunks)-1]
@@ -190,7 +175,7 @@ func TestStreamEdgeCases(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			srv := llmtest.NewServer(t, llmtest.SSE(false, tc.body))
-			_, _, err := collect(t, anthropic.New("k", &anthropic.Options{BaseURL: srv.URL}), user("hi"))
+			_, _, err := llmtest.Collect(context.Background(), anthropic.New("k", &anthropic.Options{BaseURL: srv.URL}), user("hi"))
 			assert.ErrorIs(t, err, tc.want)
 		})
 	}
@@ -236,12 +221,7 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add([]byte(`{}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		resp, err := anthropic.ParseResponse(body)
-		if err == nil && resp == nil {
-			t.Fatal("nil response without error")
-		}
-		if err != nil && !errors.Is(err, llm.ErrMalformed) {
-			t.Fatalf("untyped error %v", err)
-		}
+		llmtest.CheckParsed(t, resp, err, false)
 	})
 }
 
@@ -251,14 +231,7 @@ func FuzzDecodeStream(f *testing.F) {
 	f.Add([]byte("event: error\ndata: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\"}}\n\n"))
 	f.Add([]byte("event: ping\r\ndata: {\"type\": \"ping\"}\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		err := anthropic.DecodeStream(strings.NewReader(string(in)), 4096, func(llm.Chunk) bool { return true })
-		if err == nil {
-			return
-		}
-		var ae *llm.APIError
-		if !errors.As(err, &ae) && !errors.Is(err, llm.ErrMalformed) && !errors.Is(err, llm.ErrTruncated) && !errors.Is(err, llm.ErrTooLarge) {
-			t.Fatalf("untyped error %v", err)
-		}
+		llmtest.CheckStreamError(t, anthropic.DecodeStream(strings.NewReader(string(in)), 4096, func(llm.Chunk) bool { return true }))
 	})
 }
 

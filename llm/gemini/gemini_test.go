@@ -3,7 +3,6 @@ package gemini_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -27,20 +26,6 @@ func file(t *testing.T, name string) string {
 	b, err := os.ReadFile("testdata/" + name)
 	require.NoError(t, err)
 	return string(b)
-}
-
-func collect(t *testing.T, p *gemini.Provider, req *llm.Request) (string, []llm.Chunk, error) {
-	t.Helper()
-	var text strings.Builder
-	var chunks []llm.Chunk
-	for ch, err := range p.Stream(context.Background(), req) {
-		if err != nil {
-			return text.String(), chunks, err
-		}
-		text.WriteString(ch.Text)
-		chunks = append(chunks, ch)
-	}
-	return text.String(), chunks, nil
 }
 
 // primes is the request of the recorded streams.
@@ -93,7 +78,7 @@ func TestStreamReplay(t *testing.T) {
 			t.Parallel()
 			srv := llmtest.NewServer(t, llmtest.SSE(false, tt.body))
 			p := gemini.New("k", &gemini.Options{BaseURL: srv.URL})
-			text, chunks, err := collect(t, p, primes())
+			text, chunks, err := llmtest.Collect(context.Background(), p, primes())
 			require.NoError(t, err)
 			assert.True(t, strings.HasSuffix(text, tt.suffix), "text %q", text)
 			last := chunks[len(chunks)-1]
@@ -133,7 +118,7 @@ func TestErrors(t *testing.T) {
 			for _, stream := range []bool{false, true} {
 				var err error
 				if stream {
-					_, _, err = collect(t, p, primes())
+					_, _, err = llmtest.Collect(context.Background(), p, primes())
 				} else {
 					_, err = p.Chat(context.Background(), primes())
 				}
@@ -163,12 +148,12 @@ func TestBadStreams(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv := llmtest.NewServer(t, llmtest.SSE(false, tt.body))
-			_, _, err := collect(t, gemini.New("k", &gemini.Options{BaseURL: srv.URL}), primes())
+			_, _, err := llmtest.Collect(context.Background(), gemini.New("k", &gemini.Options{BaseURL: srv.URL}), primes())
 			assert.ErrorIs(t, err, tt.want)
 		})
 	}
 	srv := llmtest.NewServer(t, llmtest.SSE(false, `data: {"error":{"code":500,"message":"internal","status":"INTERNAL"}}`+"\n\n"))
-	_, _, err := collect(t, gemini.New("k", &gemini.Options{BaseURL: srv.URL}), primes())
+	_, _, err := llmtest.Collect(context.Background(), gemini.New("k", &gemini.Options{BaseURL: srv.URL}), primes())
 	var ae *llm.APIError
 	require.ErrorAs(t, err, &ae, "an error object after HTTP 200 is typed")
 	assert.True(t, ae.InStream)
@@ -219,13 +204,7 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add([]byte(`{"promptFeedback":{"blockReason":"SAFETY"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		resp, err := gemini.ParseResponse(body)
-		if err == nil && resp == nil {
-			t.Fatal("nil response without error")
-		}
-		var ae *llm.APIError
-		if err != nil && !errors.Is(err, llm.ErrMalformed) && !errors.As(err, &ae) {
-			t.Fatalf("untyped error %v", err)
-		}
+		llmtest.CheckParsed(t, resp, err, true)
 	})
 }
 
@@ -234,14 +213,7 @@ func FuzzDecodeStream(f *testing.F) {
 	f.Add([]byte("data: {\"error\":{\"code\":500}}\n\n"))
 	f.Add([]byte("data: {\"candidates\":[{\"content\":{\"parts\":[{\"thought\":true,\"text\":\"t\"},{\"functionCall\":{\"name\":\"f\",\"args\":{}}}]}}]}"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		err := gemini.DecodeStream(strings.NewReader(string(in)), 4096, func(llm.Chunk) bool { return true })
-		if err == nil {
-			return
-		}
-		var ae *llm.APIError
-		if !errors.As(err, &ae) && !errors.Is(err, llm.ErrMalformed) && !errors.Is(err, llm.ErrTruncated) && !errors.Is(err, llm.ErrTooLarge) {
-			t.Fatalf("untyped error %v", err)
-		}
+		llmtest.CheckStreamError(t, gemini.DecodeStream(strings.NewReader(string(in)), 4096, func(llm.Chunk) bool { return true }))
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"iter"
 	"net/http"
@@ -291,5 +292,48 @@ func (p *Provider) Stream(ctx context.Context, req *llm.Request) iter.Seq2[llm.C
 		if err != nil {
 			yield(llm.Chunk{}, err)
 		}
+	}
+}
+
+// Collect drains p.Stream(ctx, req) and returns the text of its chunks, the
+// chunks, and the error that ended the stream, if any.
+func Collect(ctx context.Context, p llm.Provider, req *llm.Request) (string, []llm.Chunk, error) {
+	var text strings.Builder
+	var chunks []llm.Chunk
+	for ch, err := range p.Stream(ctx, req) {
+		if err != nil {
+			return text.String(), chunks, err
+		}
+		text.WriteString(ch.Text)
+		chunks = append(chunks, ch)
+	}
+	return text.String(), chunks, nil
+}
+
+// CheckParsed fails t unless a response decoder returned a response or a
+// typed error: one wrapping [llm.ErrMalformed] or, if apiErrors is set (a
+// body that may hold the provider's error object), an [*llm.APIError]. It
+// is the property the providers' response fuzz tests check.
+func CheckParsed(t testing.TB, resp *llm.Response, err error, apiErrors bool) {
+	t.Helper()
+	var ae *llm.APIError
+	switch {
+	case err == nil && resp == nil:
+		t.Fatal("nil response without error")
+	case err == nil, errors.Is(err, llm.ErrMalformed), apiErrors && errors.As(err, &ae):
+	default:
+		t.Fatalf("untyped error %v", err)
+	}
+}
+
+// CheckStreamError fails t unless err, returned by a stream decoder, is
+// nil, an [*llm.APIError] or wraps [llm.ErrMalformed], [llm.ErrTruncated]
+// or [llm.ErrTooLarge]. It is the property the providers' stream fuzz
+// tests check.
+func CheckStreamError(t testing.TB, err error) {
+	t.Helper()
+	var ae *llm.APIError
+	if err != nil && !errors.As(err, &ae) && !errors.Is(err, llm.ErrMalformed) && !errors.Is(err, llm.ErrTruncated) && !errors.Is(err, llm.ErrTooLarge) {
+		t.Fatalf("untyped error %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package openai_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -27,20 +26,6 @@ func ptr[T any](v T) *T { return &v }
 
 func hello() *llm.Request {
 	return &llm.Request{Model: "gpt-3.5-turbo", Messages: []llm.Message{{Role: llm.RoleUser, Content: "Hello, how are you?"}}, MaxTokens: 50, Temperature: ptr(0.0)}
-}
-
-func collect(t *testing.T, p *openai.Provider, req *llm.Request) (string, []llm.Chunk, error) {
-	t.Helper()
-	var text strings.Builder
-	var chunks []llm.Chunk
-	for ch, err := range p.Stream(context.Background(), req) {
-		if err != nil {
-			return text.String(), chunks, err
-		}
-		text.WriteString(ch.Text)
-		chunks = append(chunks, ch)
-	}
-	return text.String(), chunks, nil
 }
 
 func TestChatReplay(t *testing.T) {
@@ -87,7 +72,7 @@ func TestStreamReplay(t *testing.T) {
 			if v, ok := recorded["max_completion_tokens"]; ok {
 				req.MaxTokens = int(v.(float64))
 			}
-			text, chunks, err := collect(t, p, req)
+			text, chunks, err := llmtest.Collect(context.Background(), p, req)
 			require.NoError(t, err)
 			assert.Equal(t, tt.text, text)
 			last := chunks[len(chunks)-1]
@@ -138,7 +123,7 @@ func TestErrors(t *testing.T) {
 			for _, stream := range []bool{false, true} {
 				var err error
 				if stream {
-					_, _, err = collect(t, p, hello())
+					_, _, err = llmtest.Collect(context.Background(), p, hello())
 				} else {
 					_, err = p.Chat(context.Background(), hello())
 				}
@@ -179,7 +164,7 @@ func TestBadResponses(t *testing.T) {
 			p := openai.New("k", &openai.Options{BaseURL: srv.URL, MaxResponseBytes: 1 << 20})
 			var err error
 			if tt.stream {
-				_, _, err = collect(t, p, hello())
+				_, _, err = llmtest.Collect(context.Background(), p, hello())
 			} else {
 				_, err = p.Chat(context.Background(), hello())
 			}
@@ -194,7 +179,7 @@ func TestStreamErrorAfter200(t *testing.T) {
 		`data: {"choices":[{"index":0,"delta":{"content":"par"}}]}`+"\n\n",
 		`data: {"error":{"message":"The server had an error","type":"server_error","code":null}}`+"\n\n"))
 	p := openai.New("k", &openai.Options{BaseURL: srv.URL})
-	text, _, err := collect(t, p, hello())
+	text, _, err := llmtest.Collect(context.Background(), p, hello())
 	assert.Equal(t, "par", text, "text before the error was delivered")
 	var ae *llm.APIError
 	require.ErrorAs(t, err, &ae)
@@ -232,7 +217,7 @@ func TestToolCalls(t *testing.T) {
 	require.Len(t, resp.ToolCalls, 1)
 	assert.Equal(t, llm.ToolCall{ID: "call_1", Name: "lookup", Arguments: json.RawMessage(`{"q":"x"}`)}, resp.ToolCalls[0])
 
-	_, chunks, err := collect(t, p, req)
+	_, chunks, err := llmtest.Collect(context.Background(), p, req)
 	require.NoError(t, err)
 	last := chunks[len(chunks)-1]
 	assert.Equal(t, llm.FinishToolCalls, last.FinishReason)
@@ -278,12 +263,7 @@ func FuzzParseResponse(f *testing.F) {
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		resp, err := openai.ParseResponse(body)
-		if err == nil && resp == nil {
-			t.Fatal("nil response without error")
-		}
-		if err != nil && !errors.Is(err, llm.ErrMalformed) {
-			t.Fatalf("untyped error %v", err)
-		}
+		llmtest.CheckParsed(t, resp, err, false)
 	})
 }
 
@@ -293,14 +273,7 @@ func FuzzDecodeStream(f *testing.F) {
 	f.Add([]byte("data: {\"error\":{\"message\":\"x\",\"code\":5}}\n\n"))
 	f.Add([]byte(": c\r\ndata: {\"choices\":[{\"index\":0,\"finish_reason\":\"stop\",\"delta\":{}}]}"))
 	f.Fuzz(func(t *testing.T, in []byte) {
-		err := openai.DecodeStream(strings.NewReader(string(in)), 4096, func(llm.Chunk) bool { return true })
-		if err == nil {
-			return
-		}
-		var ae *llm.APIError
-		if !errors.As(err, &ae) && !errors.Is(err, llm.ErrMalformed) && !errors.Is(err, llm.ErrTruncated) && !errors.Is(err, llm.ErrTooLarge) {
-			t.Fatalf("untyped error %v", err)
-		}
+		llmtest.CheckStreamError(t, openai.DecodeStream(strings.NewReader(string(in)), 4096, func(llm.Chunk) bool { return true }))
 	})
 }
 
@@ -329,13 +302,13 @@ func TestStreamGotJSON(t *testing.T) {
 		llmtest.Status(200, `{"error":{"message":"model overloaded","type":"server_error","code":"overloaded"}}`),
 		llmtest.Status(200, `{"id":"x"}`))
 	p := openai.New("k", &openai.Options{BaseURL: srv.URL})
-	_, _, err := collect(t, p, hello())
+	_, _, err := llmtest.Collect(context.Background(), p, hello())
 	var ae *llm.APIError
 	require.ErrorAs(t, err, &ae, "an error object instead of a stream is typed")
 	assert.True(t, ae.InStream)
 	assert.Equal(t, "overloaded", ae.Code)
 	assert.True(t, ae.Retryable, "like an error event inside a stream")
-	_, _, err = collect(t, p, hello())
+	_, _, err = llmtest.Collect(context.Background(), p, hello())
 	assert.ErrorIs(t, err, llm.ErrMalformed, "any other JSON instead of a stream is malformed")
 }
 
