@@ -1,6 +1,8 @@
 // Package llmtest holds test helpers for privkit's llm packages: an httptest
 // server that replays recorded HTTP responses byte for byte, an in-memory
-// audit recorder and a scripted [llm.Provider]. Only tests import it.
+// audit recorder, a scripted [llm.Provider], [TestProvider] (the contract
+// every provider keeps), [Collect] to drain a stream, and the typed-error
+// checks of the decoders' fuzz tests. Only tests import it.
 package llmtest
 
 import (
