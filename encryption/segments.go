@@ -70,19 +70,21 @@ func newSegmentGCM(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// segBuffers holds segment buffers of the default segment size (1 MiB and
-// the reader's one byte of look-ahead), always cleared before they return.
-var segBuffers = sync.Pool{New: func() any { b := make([]byte, 1<<20+1); return &b }}
+// segment is the segment size of the streams privkit creates (Tink's
+// AES256GCMHKDF1MB template); other sizes are read too.
+const segment = 1 << 20
 
-// bufTiers are the sizes a stream's buffer grows through before it takes a
-// whole segment's, each with a pool of cleared buffers: a stream shorter
-// than a segment holds a buffer about its own size, not 1 MiB.
+// bufTiers are the sizes a stream's buffer grows through, each with a pool
+// of cleared buffers: a stream shorter than a segment holds a buffer about
+// its own size, and the last is a whole segment of the default size (1 MiB)
+// and the reader's one byte of look-ahead.
 var bufTiers = [...]struct {
 	size int
 	pool sync.Pool
 }{
 	{size: 16 << 10},
 	{size: 128 << 10},
+	{size: segment + 1},
 }
 
 func init() {
@@ -93,13 +95,14 @@ func init() {
 }
 
 // streamBuf is the working buffer of a stream writer or reader. It starts
-// empty and grows, as the stream turns out long, through bufTiers to a
-// whole segment buffer of full bytes (the segment size and one byte of
-// look-ahead). What it held is cleared whenever it grows or is released.
+// empty and grows, as the stream turns out long, through the bufTiers no
+// larger than full (the segment size and one byte of look-ahead) to full
+// bytes; a buffer of a segment size no tier has is allocated and dropped.
+// What it held is cleared whenever it grows or is released.
 type streamBuf struct {
 	b    []byte  // the buffer; len(b) is its size
-	p    *[]byte // the pooled backing of b
-	tier int     // index into bufTiers, len(bufTiers) for a segment buffer
+	p    *[]byte // the backing of b
+	tier int     // index into bufTiers, len(bufTiers) if not pooled
 	used int     // high-water mark of the bytes written in b
 	full int     // the size of a segment buffer: a segment and one byte
 }
@@ -110,14 +113,15 @@ func (s *streamBuf) grow(n, keep int) {
 		return
 	}
 	t := 0
-	for t < len(bufTiers) && (bufTiers[t].size < n || bufTiers[t].size >= s.full) {
+	for t < len(bufTiers) && (bufTiers[t].size < n || bufTiers[t].size > s.full) {
 		t++
 	}
 	var p *[]byte
 	if t < len(bufTiers) {
 		p = bufTiers[t].pool.Get().(*[]byte)
 	} else {
-		p = getSegBuffer(s.full - 1)
+		b := make([]byte, s.full)
+		p = &b
 	}
 	copy(*p, s.b[:keep])
 	s.release()
@@ -132,7 +136,7 @@ func (s *streamBuf) fillEnd(n, limit int) int {
 		return min(len(s.b), limit)
 	}
 	for i := range bufTiers {
-		if size := bufTiers[i].size; size > n && size < s.full {
+		if size := bufTiers[i].size; size > n && size <= s.full {
 			return min(size, limit)
 		}
 	}
@@ -147,28 +151,11 @@ func (s *streamBuf) release() {
 	if s.p == nil {
 		return
 	}
+	clear((*s.p)[:s.used])
 	if s.tier < len(bufTiers) {
-		clear((*s.p)[:s.used])
 		bufTiers[s.tier].pool.Put(s.p)
-	} else {
-		putSegBuffer(s.p, s.used)
 	}
 	s.p, s.b, s.used = nil, nil, 0
-}
-
-func getSegBuffer(segSize int) *[]byte {
-	if segSize+1 == 1<<20+1 {
-		return segBuffers.Get().(*[]byte)
-	}
-	b := make([]byte, segSize+1)
-	return &b
-}
-
-func putSegBuffer(b *[]byte, used int) {
-	clear((*b)[:used])
-	if len(*b) == 1<<20+1 {
-		segBuffers.Put(b)
-	}
 }
 
 // segmentNonce sets the counter and last-segment flag of nonce.

@@ -11,8 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const segment = 1 << 20
-
 func sealStream(t testing.TB, k *Keyring, source string, pt, ad []byte) []byte {
 	t.Helper()
 	var ct bytes.Buffer
