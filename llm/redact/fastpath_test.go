@@ -86,18 +86,10 @@ func findSecretsRef(text string, dst []Finding) []Finding {
 			}
 		}
 	}
+	// Every label, whatever the text holds (indexLabel is checked against
+	// strings.Index in checkFastPaths).
 	for _, l := range awsSecretLabels {
-		for off := 0; ; {
-			k := strings.Index(text[off:], l)
-			if k < 0 {
-				break
-			}
-			off += k + len(l)
-			if s, e := matchAWSSecret(text, off); e > 0 {
-				dst = append(dst, Finding{Kind: Secret, Start: s, End: e})
-				off = e
-			}
-		}
+		dst = findAWSSecrets(text, l, dst)
 	}
 	return findPEM(text, dst)
 }
@@ -179,6 +171,11 @@ func checkFastPaths(t *testing.T, text string) {
 		t.Fatalf("countText(%q) = %+v, want %+v", text, got, want)
 	}
 	checkEmailHelpers(t, text)
+	for _, l := range awsSecretLabels {
+		if got, want := indexLabel(text, l), strings.Index(text, l); got != want {
+			t.Fatalf("indexLabel(%q, %q) = %d, strings.Index = %d", text, l, got, want)
+		}
+	}
 	for _, p := range fastPaths {
 		if got, want := p.fast(text, nil), p.ref(text, nil); !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: fast scanner found %v in %q, reference %v", p.name, got, text, want)

@@ -138,25 +138,29 @@ func findSecretsCounted(text string, c textCounts, dst []Finding) []Finding {
 func findSecretsSeen(text string, seen uint16, dst []Finding) []Finding {
 	dst = findSecretPrefixes(text, seen, dst)
 	for j, l := range awsSecretLabels {
-		if seen&awsLabelNeeds[j] == 0 {
-			continue
-		}
-		for off := 0; ; {
-			k := indexLabel(text[off:], l)
-			if k < 0 {
-				break
-			}
-			off += k + len(l)
-			if s, e := matchAWSSecret(text, off); e > 0 {
-				dst = append(dst, Finding{Kind: Secret, Start: s, End: e})
-				off = e
-			}
+		if seen&awsLabelNeeds[j] != 0 {
+			dst = findAWSSecrets(text, l, dst)
 		}
 	}
 	if seen&hasDashDash == 0 {
 		return dst // no PEM header
 	}
 	return findPEM(text, dst)
+}
+
+// findAWSSecrets finds the AWS secret access keys that follow the label l.
+func findAWSSecrets(text, l string, dst []Finding) []Finding {
+	for off := 0; ; {
+		k := indexLabel(text[off:], l)
+		if k < 0 {
+			return dst
+		}
+		off += k + len(l)
+		if s, e := matchAWSSecret(text, off); e > 0 {
+			dst = append(dst, Finding{Kind: Secret, Start: s, End: e})
+			off = e
+		}
+	}
 }
 
 // findSecretPrefixes finds the secrets of secretRules in one pass: at each
