@@ -80,6 +80,7 @@ func TestRedactTextCacheTrims(t *testing.T) {
 // testConversation is a conversation of a client with default options,
 // closed when the test ends.
 func testConversation(t *testing.T) *Conversation {
+	t.Helper()
 	c, err := New([]Provider{namedProvider("p")}, nil)
 	require.NoError(t, err)
 	cv := c.Conversation("user:1")
