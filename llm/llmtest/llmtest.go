@@ -318,12 +318,14 @@ func Collect(ctx context.Context, p llm.Provider, req *llm.Request) (string, []l
 // is the property the providers' response fuzz tests check.
 func CheckParsed(t testing.TB, resp *llm.Response, err error, apiErrors bool) {
 	t.Helper()
+	if err == nil {
+		if resp == nil {
+			t.Fatal("nil response without error")
+		}
+		return
+	}
 	var ae *llm.APIError
-	switch {
-	case err == nil && resp == nil:
-		t.Fatal("nil response without error")
-	case err == nil, errors.Is(err, llm.ErrMalformed), apiErrors && errors.As(err, &ae):
-	default:
+	if !errors.Is(err, llm.ErrMalformed) && !(apiErrors && errors.As(err, &ae)) {
 		t.Fatalf("untyped error %v", err)
 	}
 }
